@@ -1,0 +1,5 @@
+"""Datasets: registry, local readers, TFDS fallback, preprocessing and augmentation."""
+
+from sensitivity_tf.data.readers import DataError
+from sensitivity_tf.data.registry import (DATASETS, Dataset, DatasetSpec, get_spec, load, load_raw,
+                                           preprocess)

@@ -1,0 +1,141 @@
+"""The run directory: what one training run leaves behind, and how to read it back.
+
+Layout (every file written atomically; ``metrics.json`` last, so its presence means the
+run finished):
+
+=========================  ==================================================================
+``config.json``            every hyperparameter and seed, the data source actually used,
+                           effective batch size, library versions, machine, command line
+``initial.weights.h5``     the weights at initialization (Keras ``save_weights`` format)
+``model.keras``            the trained model (Keras 3 format; reload with `load_model`)
+``metrics.json``           final loss/accuracy on the full train and test sets, generalization
+                           gap, number of weights, steps, epochs, wall time, stop reason
+``history.csv``            one row per evaluation (see `training.Evaluation`)
+``tensorboard/``           the same history as TensorBoard scalars
+``checkpoint/``            the latest training checkpoint of an unfinished run (removed at
+                           the end); the same command resumes from it
+=========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import List
+
+import keras
+import pandas as pd
+
+from sensitivity_tf import atomic
+from sensitivity_tf import training
+
+CONFIG = "config.json"
+METRICS = "metrics.json"
+MODEL = "model.keras"
+INITIAL_WEIGHTS = "initial.weights.h5"
+HISTORY = "history.csv"
+TENSORBOARD = "tensorboard"
+CHECKPOINT = "checkpoint"
+
+
+class RunDirError(ValueError):
+  """A run directory that is missing, unfinished or broken (one-line message)."""
+
+
+class RunDirectory:
+  """A run directory on disk (see the module docstring for its files)."""
+
+  def __init__(self, path):
+    self.path = pathlib.Path(path)
+
+  def file(self, name: str) -> pathlib.Path:
+    return self.path / name
+
+  # ------------------------------------------------------------------ state
+  def exists(self) -> bool:
+    return self.file(CONFIG).is_file()
+
+  def is_finished(self) -> bool:
+    return self.file(METRICS).is_file() and self.file(MODEL).is_file()
+
+  def check_finished(self) -> "RunDirectory":
+    """Raises RunDirError unless this is a finished run directory."""
+    if not self.path.is_dir():
+      raise RunDirError(f"{self.path}: no such run directory")
+    if not self.exists():
+      raise RunDirError(f"{self.path}: not a run directory (no {CONFIG}); "
+                        "expected the --output_dir of bin/train")
+    if not self.is_finished():
+      raise RunDirError(f"{self.path}: training has not finished (no {METRICS} or {MODEL}); "
+                        "rerun the same bin/train command to resume it")
+    return self
+
+  # ------------------------------------------------------------------ reading
+  def _read_json(self, name: str) -> dict:
+    try:
+      return atomic.read_json(self.file(name))
+    except FileNotFoundError:
+      raise RunDirError(f"{self.file(name)}: missing") from None
+    except ValueError as e:
+      raise RunDirError(f"{self.file(name)}: not valid JSON ({e})") from None
+
+  def config(self) -> dict:
+    return self._read_json(CONFIG)
+
+  def metrics(self) -> dict:
+    return self._read_json(METRICS)
+
+  def load_model(self) -> keras.Model:
+    try:
+      return keras.saving.load_model(self.file(MODEL), compile=False)
+    except Exception as e:
+      raise RunDirError(f"{self.file(MODEL)}: cannot be loaded ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else ''})") from None
+
+  def history(self) -> List[training.Evaluation]:
+    path = self.file(HISTORY)
+    if not path.is_file():
+      return []
+    frame = pd.read_csv(path)
+    return [training.Evaluation(**row) for row in frame.to_dict("records")]
+
+  # ------------------------------------------------------------------ writing
+  def write_config(self, config: dict) -> None:
+    atomic.write_json(self.file(CONFIG), config)
+
+  def write_metrics(self, metrics: dict) -> None:
+    atomic.write_json(self.file(METRICS), metrics)
+
+  def write_history(self, history: List[training.Evaluation]) -> None:
+    frame = pd.DataFrame([dataclasses.asdict(r) for r in history],
+                         columns=[f.name for f in dataclasses.fields(training.Evaluation)])
+    with atomic.replacing(self.file(HISTORY), suffix=".csv") as tmp:
+      frame.to_csv(tmp, index=False)
+
+  def save_model(self, model: keras.Model) -> None:
+    with atomic.replacing(self.file(MODEL), suffix=".keras") as tmp:
+      model.save(tmp)
+
+  def save_initial_weights(self, model: keras.Model) -> None:
+    with atomic.replacing(self.file(INITIAL_WEIGHTS), suffix=".weights.h5") as tmp:
+      model.save_weights(tmp)
+
+
+def find_run_dirs(patterns: List[str]) -> List[RunDirectory]:
+  """Run directories named by paths or glob patterns (sorted, de-duplicated).
+
+  A path or pattern that names nothing raises RunDirError.
+  """
+  import glob
+  out, seen = [], set()
+  for pattern in patterns:
+    matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    matches = [m for m in matches if pathlib.Path(m).is_dir()]
+    if not matches:
+      raise RunDirError(f"{pattern}: no such run directory")
+    for m in matches:
+      key = pathlib.Path(m).resolve()
+      if key not in seen:
+        seen.add(key)
+        out.append(RunDirectory(m))
+  return out

@@ -1,0 +1,149 @@
+"""The configuration of one training run: every knob, its default, and its validation.
+
+Precedence, lowest to highest: the defaults below < a config file (``--config``, a Python
+file in ``configs/`` whose ``get_config()`` returns a possibly partial ``ConfigDict``,
+itself overridable as ``--config.<field>=...``) < flags given explicitly on the command
+line (``--width=256``).
+
+``IDENTITY_FIELDS`` are the fields that define what is trained: two runs that agree on all
+of them train the same network on the same data. The others (where the data was read
+from, display, checkpoint frequency) do not change the result.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Optional
+
+import ml_collections
+
+from sensitivity_tf import nonlinearities
+from sensitivity_tf import training
+from sensitivity_tf.data import registry
+
+
+class ConfigError(ValueError):
+  """An invalid setting; the message is one line naming the value and what is allowed."""
+
+
+# name -> (default, help). The order is the order of `--helpfull` and of config.json.
+FIELDS: Dict[str, tuple] = {
+    "dataset": ("fashion_mnist", "Dataset: " + ", ".join(registry.DATASETS) + "."),
+    "data_dir": ("", "Local copy of the data (file or directory); see sensitivity_tf.data."),
+    "standardize": (False, "Standardize each input feature with training-set statistics."),
+    "train_subset": (0, "Train on a class-stratified random subset of this size (0 = all)."),
+    "subset_seed": (0, "Seed of the training subset."),
+    "random_label_fraction": (0.0, "Fraction in [0, 1] of training labels replaced by "
+                                   "uniformly random classes."),
+    "label_seed": (0, "Seed of the random labels."),
+    "augment": (False, "On-the-fly augmentation (translations; flips for 32x32)."),
+    "depth": (2, "Number of hidden layers (0 = a linear softmax model)."),
+    "width": (512, "Units per hidden layer."),
+    "nonlinearity": ("relu", "Hidden nonlinearity: " + ", ".join(nonlinearities.NONLINEARITIES)
+                     + "."),
+    "weight_scale": (2.0, "sigma_w^2: each weight ~ N(0, sigma_w^2 / fan_in)."),
+    "bias_scale": (0.0, "sigma_b: each bias ~ N(0, sigma_b^2)."),
+    "optimizer": ("adam", "Optimizer: " + ", ".join(training.OPTIMIZERS) + "."),
+    "learning_rate": (1e-3, "Learning rate."),
+    "batch_size": (128, "Mini-batch size; 0 or 'full' = full batch."),
+    "target_accuracy": (1.0, "Stop when un-augmented training accuracy reaches this."),
+    "max_steps": (20000, "Step cap: stop after this many optimizer steps."),
+    "eval_every": (0, "Evaluate every this many steps (0 = one epoch, at least 20 steps)."),
+    "seed": (0, "Seed of initialization, mini-batch order and augmentation."),
+    "checkpoint_every_secs": (60.0, "Checkpoint for resumption at most this often."),
+    "progress": (True, "Show a progress display."),
+}
+
+IDENTITY_FIELDS = tuple(k for k in FIELDS
+                        if k not in ("data_dir", "checkpoint_every_secs", "progress"))
+
+
+def default_config() -> ml_collections.ConfigDict:
+  return ml_collections.ConfigDict({k: v[0] for k, v in FIELDS.items()})
+
+
+def _check(ok: bool, name: str, value: Any, allowed: str) -> None:
+  if not ok:
+    raise ConfigError(f"{name}={value!r} is invalid; allowed: {allowed}")
+
+
+def _is_int(v) -> bool:
+  return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+  return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def parse_batch_size(value) -> int:
+  """``'full'`` -> 0, digits -> int; anything else is a ConfigError."""
+  if isinstance(value, str):
+    if value.strip().lower() == "full":
+      return 0
+    try:
+      return int(value)
+    except ValueError:
+      raise ConfigError(f"batch_size={value!r} is invalid; allowed: 'full', 0 (full batch) or "
+                        "a positive integer") from None
+  return value
+
+
+def validate(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Raises ConfigError (one line) on the first invalid setting; returns ``cfg``."""
+  unknown = sorted(set(cfg.keys()) - set(FIELDS))
+  if unknown:
+    raise ConfigError(f"unknown setting(s) {unknown}; allowed: {', '.join(FIELDS)}")
+  _check(cfg.dataset in registry.DATASETS, "dataset", cfg.dataset, ", ".join(registry.DATASETS))
+  _check(cfg.nonlinearity in nonlinearities.NONLINEARITIES, "nonlinearity", cfg.nonlinearity,
+         ", ".join(nonlinearities.NONLINEARITIES))
+  _check(cfg.optimizer in training.OPTIMIZERS, "optimizer", cfg.optimizer,
+         ", ".join(training.OPTIMIZERS))
+  for name in ("train_subset", "subset_seed", "label_seed", "depth", "batch_size",
+               "eval_every", "seed"):
+    _check(_is_int(cfg[name]) and cfg[name] >= 0, name, cfg[name], "an integer >= 0")
+  for name in ("width", "max_steps"):
+    _check(_is_int(cfg[name]) and cfg[name] >= 1, name, cfg[name], "an integer >= 1")
+  _check(_is_number(cfg.random_label_fraction) and 0 <= cfg.random_label_fraction <= 1,
+         "random_label_fraction", cfg.random_label_fraction, "a number in [0, 1]")
+  _check(_is_number(cfg.target_accuracy) and 0 < cfg.target_accuracy <= 1, "target_accuracy",
+         cfg.target_accuracy, "a number in (0, 1]")
+  for name in ("weight_scale", "learning_rate", "checkpoint_every_secs"):
+    _check(_is_number(cfg[name]) and cfg[name] > 0, name, cfg[name], "a finite number > 0")
+  _check(_is_number(cfg.bias_scale) and cfg.bias_scale >= 0, "bias_scale", cfg.bias_scale,
+         "a finite number >= 0")
+  spec = registry.DATASETS[cfg.dataset]
+  _check(cfg.train_subset <= spec.num_train, "train_subset", cfg.train_subset,
+         f"0 (all) .. {spec.num_train} for {cfg.dataset}")
+  return cfg
+
+
+def merge(config_file: Optional[ml_collections.ConfigDict],
+          explicit: Dict[str, Any]) -> ml_collections.ConfigDict:
+  """defaults < ``config_file`` < ``explicit`` (flags given on the command line)."""
+  cfg = default_config()
+  for source in (config_file or {}, explicit):
+    for key, value in dict(source).items():
+      if key not in FIELDS:
+        raise ConfigError(f"unknown setting {key!r}; allowed: {', '.join(FIELDS)}")
+      if key == "batch_size":
+        value = parse_batch_size(value)
+      default = FIELDS[key][0]
+      if isinstance(default, float) and _is_int(value):
+        value = float(value)
+      if type(value) is not type(default):
+        raise ConfigError(f"{key}={value!r} is invalid; allowed: a value of type "
+                          f"{type(default).__name__}")
+      cfg[key] = value
+  return validate(cfg)
+
+
+def identity(cfg) -> Dict[str, Any]:
+  """The fields that define what is trained (see the module docstring)."""
+  return {k: cfg[k] for k in IDENTITY_FIELDS}
+
+
+def training_settings(cfg) -> training.TrainSettings:
+  return training.TrainSettings(
+      optimizer=cfg.optimizer, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
+      target_accuracy=cfg.target_accuracy, max_steps=cfg.max_steps,
+      eval_every=cfg.eval_every, seed=cfg.seed, augment=cfg.augment)

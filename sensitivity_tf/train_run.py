@@ -1,0 +1,162 @@
+"""One training run from a configuration to a finished run directory, resumable.
+
+`train` is what ``bin/train`` calls (and what the survey calls for each network):
+
+* a finished run directory with the same configuration is returned as it is (no retraining);
+* an unfinished one (killed or crashed) resumes from its last checkpoint and ends exactly
+  where an uninterrupted run would have (the mini-batch order and the augmentation are
+  functions of the seed and the step);
+* a directory holding a run with a *different* configuration is refused, unless
+  ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+import time
+from typing import Optional
+
+import keras
+import tensorflow as tf
+
+from sensitivity_tf import data
+from sensitivity_tf import environment
+from sensitivity_tf import models
+from sensitivity_tf import run_dir as run_dir_lib
+from sensitivity_tf import train_config
+from sensitivity_tf import training
+from sensitivity_tf.run_dir import RunDirectory
+
+
+class Progress:
+  """A one-line progress display: rewritten in place on a terminal, a line per update
+  otherwise."""
+
+  def __init__(self, max_steps: int, stream=None):
+    self.max_steps = max_steps
+    self.stream = stream or sys.stderr
+    self.tty = self.stream.isatty()
+
+  def __call__(self, r: training.Evaluation) -> None:
+    eta = r.wall_time / max(r.step, 1) * (self.max_steps - r.step)
+    line = (f"step {r.step}/{self.max_steps} (cap) epoch {r.epoch:.1f} | loss {r.batch_loss:.4f}"
+            f" | train acc {r.train_accuracy:.4f} | test acc {r.test_accuracy:.4f} | "
+            f"{r.wall_time:.0f}s, <= {eta:.0f}s left")
+    self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
+    self.stream.flush()
+
+  def close(self) -> None:
+    if self.tty:
+      self.stream.write("\n")
+
+
+def load_dataset(cfg) -> data.Dataset:
+  return data.load(cfg.dataset, data_dir=cfg.data_dir or None, standardize=cfg.standardize,
+                   train_subset=cfg.train_subset, subset_seed=cfg.subset_seed,
+                   random_label_fraction=cfg.random_label_fraction, label_seed=cfg.label_seed)
+
+
+def build_model(cfg, dataset: data.Dataset) -> keras.Model:
+  return models.build_fc_network(dataset.input_dim, dataset.num_classes, cfg.depth, cfg.width,
+                                 cfg.nonlinearity, cfg.weight_scale, cfg.bias_scale, cfg.seed)
+
+
+def _check_same_config(run: RunDirectory, cfg) -> None:
+  old = run.config().get("config", {})
+  new = train_config.identity(cfg)
+  diff = [f"{k}: {old.get(k)!r} != {v!r}" for k, v in new.items() if old.get(k) != v]
+  if diff:
+    raise run_dir_lib.RunDirError(
+        f"{run.path} holds a run with another configuration ({'; '.join(diff[:3])}); "
+        "use another --output_dir or --overwrite")
+
+
+def train(cfg, output_dir, overwrite: bool = False, dataset: Optional[data.Dataset] = None,
+          log=print) -> dict:
+  """Trains the network ``cfg`` describes into ``output_dir``; returns the metrics dict.
+
+  ``dataset`` may be passed to skip loading (it must be what ``cfg`` describes).
+  """
+  train_config.validate(cfg)
+  run = RunDirectory(output_dir)
+  if run.exists():
+    if overwrite:
+      shutil.rmtree(run.path)
+    else:
+      _check_same_config(run, cfg)
+      if run.is_finished():
+        log(f"{run.path}: already finished; nothing to do (use --overwrite to retrain)")
+        return run.metrics()
+  run.path.mkdir(parents=True, exist_ok=True)
+
+  dataset = dataset or load_dataset(cfg)
+  model = build_model(cfg, dataset)
+  trainer = training.Trainer(model, dataset, train_config.training_settings(cfg))
+  env = environment.describe()
+  policy = trainer.augmentation_policy
+  config_record = dict(
+      config=dict(cfg), data=dataset.describe(),
+      derived=dict(effective_batch_size=trainer.batch_size,
+                   steps_per_epoch=trainer.steps_per_epoch, eval_every=trainer.eval_every,
+                   num_weights=models.num_weights(model),
+                   augmentation=policy.describe() if policy else None),
+      **env)
+  if not run.file(run_dir_lib.INITIAL_WEIGHTS).is_file():
+    run.save_initial_weights(model)
+
+  manager = tf.train.CheckpointManager(trainer.checkpoint(), run.file(run_dir_lib.CHECKPOINT),
+                                       max_to_keep=1)
+  elapsed_before = 0.0
+  if manager.latest_checkpoint:
+    manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    step = int(trainer.step.numpy())
+    trainer.history = [r for r in run.history() if r.step <= step]
+    elapsed_before = trainer.history[-1].wall_time if trainer.history else 0.0
+    log(f"{run.path}: resuming from step {step}")
+  run.write_config(config_record)
+
+  writer = tf.summary.create_file_writer(str(run.file(run_dir_lib.TENSORBOARD)))
+  progress = Progress(cfg.max_steps) if cfg.progress else None
+  last_checkpoint = [time.time()]
+
+  def on_evaluation(record: training.Evaluation) -> None:
+    with writer.as_default(step=record.step):
+      for field in dataclasses.fields(record):
+        if field.name not in ("step",):
+          tf.summary.scalar(field.name, getattr(record, field.name))
+    writer.flush()
+    if time.time() - last_checkpoint[0] >= cfg.checkpoint_every_secs:
+      run.write_history(trainer.history)  # history first: it may run ahead, never behind
+      manager.save(checkpoint_number=record.step)
+      last_checkpoint[0] = time.time()
+    if progress:
+      progress(record)
+
+  result = trainer.run(on_evaluation, elapsed_before=elapsed_before)
+  if progress:
+    progress.close()
+  writer.close()
+
+  train_loss, train_acc = trainer.evaluate(dataset.x_train, dataset.y_train)
+  test_loss, test_acc = trainer.evaluate(dataset.x_test, dataset.y_test)
+  metrics = dict(
+      status="diverged" if result.stop_reason == "diverged" else "ok",
+      stop_reason=result.stop_reason, train_loss=train_loss, train_accuracy=train_acc,
+      test_loss=test_loss, test_accuracy=test_acc, generalization_gap=train_acc - test_acc,
+      num_weights=models.num_weights(model), steps=result.steps, epochs=result.epochs,
+      wall_time_secs=result.wall_time, num_train=len(dataset.x_train),
+      num_test=len(dataset.x_test))
+  run.write_history(trainer.history)
+  run.save_model(model)
+  run.write_metrics(metrics)
+  shutil.rmtree(run.file(run_dir_lib.CHECKPOINT), ignore_errors=True)
+  return metrics
+
+
+def summary_line(metrics: dict) -> str:
+  return (f"stop: {metrics['stop_reason']} after {metrics['steps']} steps "
+          f"({metrics['epochs']:.1f} epochs, {metrics['wall_time_secs']:.0f} s) | "
+          f"train acc {metrics['train_accuracy']:.4f} | test acc {metrics['test_accuracy']:.4f}"
+          f" | gap {metrics['generalization_gap']:.4f} | {metrics['num_weights']} weights")

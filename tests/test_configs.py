@@ -1,0 +1,46 @@
+"""Every config in configs/ builds and validates, in each of its modes, and documents itself."""
+
+import importlib.util
+
+import tensorflow as tf
+from absl.testing import parameterized
+
+from conftest import REPO
+from sensitivity_tf import train_config
+
+CONFIGS = sorted(p for p in (REPO / "configs").glob("*.py") if not p.name.startswith("_"))
+
+
+def load_module(path):
+  spec = importlib.util.spec_from_file_location(path.stem, path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+VALIDATORS = {"train": lambda cfg: train_config.merge(cfg, {})}
+
+
+def validator_for(path):
+  return VALIDATORS[path.stem.split("_")[0]]
+
+
+class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
+
+  def test_configs_exist(self):
+    self.assertNotEmpty(CONFIGS)
+
+  @parameterized.named_parameters((p.stem, p) for p in CONFIGS)
+  def test_builds_validates_and_documents(self, path):
+    module = load_module(path)
+    for word in ("Command:", "Runtime:", "Result:", "Quick:"):
+      self.assertIn(word, module.__doc__, f"{path.name}'s docstring lacks {word!r}")
+    validate = validator_for(path)
+    full, quick = validate(module.get_config()), validate(module.get_config("quick"))
+    self.assertNotEqual(dict(full), dict(quick))
+    with self.assertRaisesRegex(ValueError, "unknown config argument"):
+      module.get_config("no-such-mode")
+
+
+if __name__ == "__main__":
+  tf.test.main()

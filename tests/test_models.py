@@ -1,0 +1,115 @@
+"""FC networks: parameter counts, pre-activations by hand, codes, initialization, saving."""
+
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl.testing import parameterized
+
+from sensitivity_tf import models, nonlinearities
+
+NUMPY_FNS = {
+    "relu": lambda z: np.maximum(z, 0),
+    "relu6": lambda z: np.clip(z, 0, 6),
+    "hard_tanh": lambda z: np.clip(z, -1, 1),
+    "hard_sigmoid": lambda z: np.clip(z + 3, 0, 6) / 6,
+    "tanh": np.tanh,
+}
+
+
+class ModelTest(parameterized.TestCase, tf.test.TestCase):
+
+  @parameterized.product(depth=[0, 1, 3], width=[1, 7, 64], classes=[2, 10], dim=[5, 784])
+  def test_parameter_count_matches_formula(self, depth, width, classes, dim):
+    model = models.build_fc_network(dim, classes, depth, width)
+    self.assertEqual(models.num_weights(model), models.count_weights(dim, classes, depth, width))
+
+  @parameterized.parameters(*NUMPY_FNS)
+  def test_pre_activations_equal_hand_computation(self, name):
+    model = models.build_fc_network(6, 4, depth=3, width=5, nonlinearity=name, bias_scale=0.5,
+                                    seed=2)
+    x = np.random.default_rng(1).normal(size=(9, 6)) * 3
+    outputs = models.pre_activation_model(model)(x.astype(np.float32))
+    h = x
+    for i, layer in enumerate(models.hidden_layers(model)):
+      w, b = (v.numpy().astype(np.float64) for v in layer.weights)
+      z = h @ w + b
+      self.assertAllClose(outputs[i], z, rtol=1e-5, atol=1e-5)
+      h = NUMPY_FNS[name](z)
+    w, b = (v.numpy().astype(np.float64) for v in model.get_layer("logits").weights)
+    self.assertAllClose(outputs[-1], h @ w + b, rtol=1e-5, atol=1e-5)
+    self.assertAllClose(model(x.astype(np.float32)), outputs[-1])
+    self.assertIs(models.nonlinearity_of(model), nonlinearities.get(name))
+
+  def test_sibling_model_shares_weights(self):
+    model = models.build_fc_network(3, 2, depth=1, width=4)
+    sibling = models.pre_activation_model(model)
+    model.get_layer("hidden_0").kernel.assign(tf.ones((3, 4)))
+    self.assertAllClose(sibling(tf.ones((1, 3)))[0], np.full((1, 4), 3.0))
+    self.assertLen(model.outputs, 1)
+
+  def test_initialization_variance(self):
+    for scale in (1.0, 2.0):
+      model = models.build_fc_network(1000, 10, depth=1, width=1000, weight_scale=scale,
+                                      bias_scale=0.3, seed=0)
+      kernel = model.get_layer("hidden_0").kernel.numpy()
+      self.assertAllClose(kernel.var() * 1000, scale, rtol=0.02)
+      self.assertAllClose(model.get_layer("hidden_0").bias.numpy().std(), 0.3, rtol=0.1)
+    same = [models.build_fc_network(8, 3, 2, 5, seed=s).get_weights()[0] for s in (4, 4, 5)]
+    self.assertAllEqual(same[0], same[1])
+    self.assertNotAllClose(same[0], same[2])
+
+  @parameterized.parameters(*NUMPY_FNS)
+  def test_save_and_reload_keeps_function(self, name):
+    model = models.build_fc_network(4, 3, depth=2, width=6, nonlinearity=name, seed=1)
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32) * 4
+    with tempfile.TemporaryDirectory() as d:
+      path = os.path.join(d, "m.keras")
+      model.save(path)
+      loaded = keras.saving.load_model(path, compile=False)
+    self.assertAllClose(loaded(x), model(x))
+    self.assertIs(models.nonlinearity_of(loaded), nonlinearities.get(name))
+
+  def test_invalid_shapes(self):
+    with self.assertRaisesRegex(ValueError, "depth=-1 is invalid"):
+      models.build_fc_network(3, 2, depth=-1, width=4)
+    with self.assertRaisesRegex(ValueError, "width=0 is invalid"):
+      models.build_fc_network(3, 2, depth=1, width=0)
+    with self.assertRaisesRegex(ValueError, "unknown nonlinearity 'gelu'; allowed: relu"):
+      models.build_fc_network(3, 2, depth=1, width=4, nonlinearity="gelu")
+
+
+class NonlinearityTest(parameterized.TestCase, tf.test.TestCase):
+
+  @parameterized.parameters(*NUMPY_FNS)
+  def test_function_derivative_and_codes(self, name):
+    nl = nonlinearities.get(name)
+    z = np.linspace(-8, 8, 1601)  # includes every breakpoint exactly
+    self.assertAllClose(nl.fn(tf.constant(z)), NUMPY_FNS[name](z), atol=1e-12)
+    # Derivative against central differences away from breakpoints.
+    away = np.all(np.abs(z[:, None] - np.array(nl.breakpoints)[None]) > 1e-3, axis=1)
+    h = 1e-6
+    fd = (NUMPY_FNS[name](z + h) - NUMPY_FNS[name](z - h)) / (2 * h)
+    self.assertAllClose(nl.derivative(tf.constant(z)).numpy()[away], fd[away], atol=1e-6)
+    codes = nl.code(tf.constant(z)).numpy()
+    self.assertAllEqual(codes, nl.code_numpy(z))
+    self.assertEqual(codes.max() + 1, nl.num_pieces)
+    # On a breakpoint the code is that of the piece to its right.
+    for i, b in enumerate(nl.breakpoints):
+      self.assertEqual(nl.code_numpy(np.array([b]))[0], i + 1)
+      self.assertEqual(nl.code_numpy(np.array([b - 1e-9]))[0], i)
+    if nl.piecewise_linear:
+      # Within a piece the slope is the registered one.
+      for i, slope in enumerate(nl.slopes):
+        inside = (codes == i) & away
+        self.assertAllClose(fd[inside], np.full(inside.sum(), slope), atol=1e-6)
+
+  def test_hard_sigmoid_is_keras_definition(self):
+    z = tf.constant(np.linspace(-5, 5, 101), tf.float32)
+    self.assertAllClose(nonlinearities.hard_sigmoid(z), keras.activations.hard_sigmoid(z))
+
+
+if __name__ == "__main__":
+  tf.test.main()
