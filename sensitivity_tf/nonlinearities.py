@@ -111,7 +111,9 @@ NONLINEARITIES = {
         "hard_sigmoid", hard_sigmoid, lambda z: _between(z, -3.0, 3.0, 1.0 / 6.0),
         (-3.0, 3.0), True, (0.0, 1.0 / 6.0, 0.0)),
     "tanh": Nonlinearity(
-        "tanh", tanh, lambda z: 1.0 - tf.math.square(tf.math.tanh(z)), (0.0,), False, None),
+        # 1/cosh² rather than 1 − tanh²: the latter loses all relative precision in float32
+        # for saturated units (at z = 5, 3e-4 relative error; at z = 9, 100%).
+        "tanh", tanh, lambda z: tf.math.square(1.0 / tf.math.cosh(z)), (0.0,), False, None),
 }
 
 
