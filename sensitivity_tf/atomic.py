@@ -20,6 +20,12 @@ import numpy as np
 TMP_PREFIX = ".tmp-"
 
 
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
 @contextlib.contextmanager
 def replacing(path, suffix: str = "") -> Iterator[pathlib.Path]:
   """Yields a temporary path; on success it is moved over ``path`` atomically."""
@@ -33,10 +39,40 @@ def replacing(path, suffix: str = "") -> Iterator[pathlib.Path]:
     yield tmp
     with open(tmp, "rb+") as f:
       os.fsync(f.fileno())
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
     os.replace(tmp, path)
   finally:
     if tmp.exists():
       tmp.unlink()
+
+
+@contextlib.contextmanager
+def replacing_directory(path) -> Iterator[pathlib.Path]:
+  """Yields an empty staging directory; on success it replaces ``path`` as a whole.
+
+  For a set of files that must change together: readers see all old files or all new
+  ones. A crash leaves a ``.tmp-*`` directory (removed by the next call for ``path``)
+  and, at worst between the two renames, no ``path`` at all, never a mixture.
+  """
+  import shutil
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  for stale in path.parent.glob(f"{TMP_PREFIX}{path.name}.*"):
+    shutil.rmtree(stale, ignore_errors=True)
+  staging = pathlib.Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{path.name}.", dir=path.parent))
+  try:
+    yield staging
+    os.chmod(staging, 0o777 & ~_umask())
+    if path.exists():
+      old = path.parent / f"{TMP_PREFIX}{path.name}.old-{os.getpid()}"
+      os.replace(path, old)
+      os.replace(staging, path)
+      shutil.rmtree(old, ignore_errors=True)
+    else:
+      os.replace(staging, path)
+  finally:
+    if staging.exists():
+      shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_bytes(path, data: bytes) -> None:

@@ -1,0 +1,311 @@
+"""Sensitivity evaluation of one trained network: every number the paper needs from it.
+
+`evaluate` computes, for a model and its dataset:
+
+* per point, on the test set (or a seeded subset) and on an equal-size seeded subset of the
+  training set (labels actually trained on): the Jacobian norm ‖J(x)‖_F and its log10,
+  cross-entropy loss (nats), predicted class, correctness and softmax confidence p_max;
+* along ``ellipses_per_kind`` ellipses of each kind (random, different-class, same-class):
+  transitions per loop and per angle bin, and ‖J‖ at ``ellipse_jacobian_samples`` equally
+  spaced angles (a multiple of 6, so the anchors are among them);
+* per-test-point transitions [ours, SPEC §1.3]: for ``test_point_ellipses`` seeded test
+  points, the transitions around the ellipse through the point and two other test points;
+
+and a per-model summary (means and medians). Class-anchored ellipses use the **true**
+training labels [ours], also for networks trained on random labels.
+
+`evaluate_run` does this for a run directory and writes, under ``<run>/sensitivity/``:
+``points.parquet``, ``trajectory_jacobian.parquet``, ``trajectory_transitions.parquet`` and
+``summary.json``, all four replacing the previous evaluation at once (a staging directory
+renamed into place), so an interrupted evaluation never leaves a mixture. A ``summary.json``
+with the same ``settings_id`` and model file is served from cache. Every table carries ``settings_id``, the
+hash of the settings, and the full settings in its metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import time
+from typing import Dict, Optional
+
+import keras
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import tensorflow as tf
+
+from sensitivity_tf import atomic
+from sensitivity_tf import environment
+from sensitivity_tf import jacobian
+from sensitivity_tf import run_dir as run_dir_lib
+from sensitivity_tf import train_config
+from sensitivity_tf import train_run
+from sensitivity_tf import trajectories
+from sensitivity_tf import transitions
+from sensitivity_tf.data import Dataset
+from sensitivity_tf.row_table import RowTable
+
+SUBDIR = "sensitivity"
+POINTS = "points.parquet"
+TRAJECTORY_JACOBIAN = "trajectory_jacobian.parquet"
+TRAJECTORY_TRANSITIONS = "trajectory_transitions.parquet"
+SUMMARY = "summary.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationSettings:
+  """Everything an evaluation depends on besides the model and the data."""
+
+  variant: str = "softmax"            # Jacobian of the softmax (paper) or of the logits
+  num_projections: int = 0            # 0 = exact norm; n > 0 = random-projection estimate
+  jacobian_batch_size: int = 256
+  test_points: int = 0                # 0 = the whole test set
+  train_points: int = -1              # -1 = as many as test points; 0 = none
+  point_seed: int = 0
+  num_samples: int = transitions.DEFAULT_SAMPLES   # k per loop
+  bins: int = transitions.DEFAULT_BINS             # B angle bins
+  ellipses_per_kind: int = 8          # N
+  ellipse_jacobian_samples: int = 192  # ‖J‖ samples per ellipse (multiple of 6)
+  trajectory_seed: int = 0
+  test_point_ellipses: int = 100      # per-test-point transitions: how many test points
+  test_point_seed: int = 0
+
+  def validate(self) -> "EvaluationSettings":
+    def check(ok, name, allowed):
+      if not ok:
+        raise train_config.ConfigError(
+            f"{name}={getattr(self, name)!r} is invalid; allowed: {allowed}")
+    check(self.variant in jacobian.VARIANTS, "variant", ", ".join(jacobian.VARIANTS))
+    for name in ("num_projections", "test_points", "point_seed", "ellipses_per_kind",
+                 "trajectory_seed", "test_point_ellipses", "test_point_seed"):
+      check(getattr(self, name) >= 0, name, "an integer >= 0")
+    check(self.train_points >= -1, "train_points", "-1 (as many as test points), 0 or more")
+    check(self.jacobian_batch_size >= 1, "jacobian_batch_size", "an integer >= 1")
+    check(self.ellipse_jacobian_samples >= 6 and self.ellipse_jacobian_samples % 6 == 0,
+          "ellipse_jacobian_samples", "a positive multiple of 6")
+    try:
+      transitions.check_sampling(self.num_samples, self.bins)
+    except ValueError as e:
+      raise train_config.ConfigError(str(e)) from None
+    return self
+
+  @property
+  def settings_id(self) -> str:
+    blob = json.dumps(dataclasses.asdict(self), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+  def describe(self) -> dict:
+    return dict(dataclasses.asdict(self), settings_id=self.settings_id,
+                jacobian_dtype="float32 network, float64 softmax contraction",
+                transitions_dtype="float32")
+
+
+def _choose(n: int, count: int, seed: int, salt: int) -> np.ndarray:
+  if count <= 0 or count >= n:
+    return np.arange(n)
+  return np.sort(np.random.default_rng([seed, salt]).choice(n, size=count, replace=False))
+
+
+def _pointwise(model: keras.Model, norms: jacobian.JacobianNorm, x: np.ndarray, y: np.ndarray,
+               split: str, indices: np.ndarray) -> pd.DataFrame:
+  logits = np.concatenate([model(x[s:s + 4096], training=False).numpy()
+                           for s in range(0, len(x), 4096)]).astype(np.float64)
+  log_p = logits - logits.max(1, keepdims=True)
+  log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+  j = norms(x)
+  return pd.DataFrame(dict(
+      split=split, index=indices.astype(np.int64), label=y.astype(np.int64),
+      predicted=logits.argmax(1).astype(np.int64), correct=logits.argmax(1) == y,
+      loss=-log_p[np.arange(len(y)), y], confidence=np.exp(log_p.max(1)),
+      jacobian_norm=j.norms, log10_jacobian_norm=j.log10_norms,
+      jacobian_underflow=(j.norms == 0) & np.isfinite(j.log10_norms)))
+
+
+def evaluate(model: keras.Model, dataset: Dataset, settings: EvaluationSettings):
+  """(points, trajectory_jacobian, trajectory_transitions, summary) for one model."""
+  s = settings.validate()
+  start = time.time()
+  norms = jacobian.JacobianNorm(model, variant=s.variant, batch_size=s.jacobian_batch_size,
+                                num_projections=s.num_projections or None,
+                                seed=s.point_seed)
+  test_idx = _choose(len(dataset.x_test), s.test_points, s.point_seed, 1)
+  frames = [_pointwise(model, norms, dataset.x_test[test_idx], dataset.y_test[test_idx],
+                       "test", test_idx)]
+  train_count = len(test_idx) if s.train_points == -1 else s.train_points
+  if train_count:
+    train_idx = _choose(len(dataset.x_train), train_count, s.point_seed, 2)
+    frames.append(_pointwise(model, norms, dataset.x_train[train_idx],
+                             dataset.y_train[train_idx], "train", train_idx))
+  points = pd.concat(frames, ignore_index=True)
+
+  counter = transitions.TransitionCounter(model, num_samples=s.num_samples, bins=s.bins)
+  # Per-test-point transitions.
+  points["test_point_transitions"] = np.nan
+  if s.test_point_ellipses:
+    chosen = _choose(len(dataset.x_test), s.test_point_ellipses, s.test_point_seed, 3)
+    ellipses = trajectories.ellipses_through_test_points(dataset.x_test, chosen,
+                                                         s.test_point_seed)
+    counts = counter.along(ellipses).counts
+    where = {int(i): c for i, c in zip(chosen, counts)}
+    is_test = points["split"] == "test"
+    points.loc[is_test, "test_point_transitions"] = points.loc[is_test, "index"].map(
+        where).astype(float)
+
+  # Trajectories of the three kinds.
+  jac_rows, trans_rows = [], []
+  phis = trajectories.sample_angles(s.ellipse_jacobian_samples)
+  bin_edges = 2 * math.pi * np.arange(s.bins + 1) / s.bins
+  for kind in trajectories.KINDS:
+    ellipses = trajectories.make_ellipses(
+        kind, s.ellipses_per_kind, s.trajectory_seed, x_train=dataset.x_train,
+        y_train=dataset.y_train_true, feature_mean=dataset.feature_mean,
+        feature_std=dataset.feature_std, input_low=dataset.input_low,
+        input_high=dataset.input_high)
+    if not ellipses:
+      continue
+    t = counter.along(ellipses)
+    x = np.concatenate([e.at(phis) for e in ellipses])
+    j = norms(x)
+    m = len(phis)
+    for e_i in range(len(ellipses)):
+      jac_rows.append(pd.DataFrame(dict(
+          kind=kind, ellipse=e_i, phi=phis, jacobian_norm=j.norms[e_i * m:(e_i + 1) * m],
+          log10_jacobian_norm=j.log10_norms[e_i * m:(e_i + 1) * m],
+          is_anchor=np.isin(np.arange(m), [m // 6, m // 2, 5 * m // 6]))))
+      trans_rows.append(pd.DataFrame(dict(
+          kind=kind, ellipse=e_i, bin=np.arange(s.bins), phi_start=bin_edges[:-1],
+          phi_end=bin_edges[1:], transitions=t.bin_counts[e_i], density=t.densities[e_i],
+          loop_transitions=int(t.counts[e_i]))))
+  traj_j = pd.concat(jac_rows, ignore_index=True)
+  traj_t = pd.concat(trans_rows, ignore_index=True)
+  for frame in (points, traj_j, traj_t):
+    frame["settings_id"] = s.settings_id
+
+  summary = _summarize(points, traj_j, traj_t, s)
+  summary["piecewise_linear"] = counter.settings["piecewise_linear"]
+  summary["transition_code"] = counter.settings["code"]
+  summary["jacobian_route"] = norms.route
+  summary["eval_wall_time_secs"] = time.time() - start
+  return points, traj_j, traj_t, summary
+
+
+def _summarize(points, traj_j, traj_t, s: EvaluationSettings) -> Dict:
+  test = points[points.split == "test"]
+  train = points[points.split == "train"]
+  out = dict(
+      settings_id=s.settings_id, num_test_points=len(test), num_train_points=len(train),
+      jacobian_test_mean=float(test.jacobian_norm.mean()),
+      jacobian_test_median=float(test.jacobian_norm.median()),
+      jacobian_test_log10_mean=float(test.log10_jacobian_norm.mean()),
+      jacobian_train_mean=float(train.jacobian_norm.mean()) if len(train) else math.nan,
+      jacobian_train_median=float(train.jacobian_norm.median()) if len(train) else math.nan,
+      jacobian_underflow_count=int(points.jacobian_underflow.sum()),
+      test_loss_mean=float(test.loss.mean()), test_accuracy_evaluated=float(test.correct.mean()),
+      test_confidence_mean=float(test.confidence.mean()),
+      test_point_transitions_mean=float(test.test_point_transitions.mean()),
+      test_point_transitions_count=int(test.test_point_transitions.notna().sum()))
+  for kind in trajectories.KINDS:
+    j = traj_j[traj_j.kind == kind]
+    loops = traj_t[traj_t.kind == kind].groupby("ellipse").loop_transitions.first()
+    out[f"jacobian_{kind}_mean"] = float(j.jacobian_norm.mean())
+    out[f"jacobian_{kind}_anchor_mean"] = float(j[j.is_anchor].jacobian_norm.mean())
+    out[f"transitions_{kind}_mean"] = float(loops.mean())
+    out[f"transition_density_{kind}_mean"] = float(loops.mean() / (2 * math.pi))
+  return out
+
+
+SUMMARY_METRICS = [
+    ("jacobian_test_mean", pa.float64()), ("jacobian_test_median", pa.float64()),
+    ("jacobian_test_log10_mean", pa.float64()), ("jacobian_train_mean", pa.float64()),
+    ("jacobian_train_median", pa.float64()), ("jacobian_underflow_count", pa.int64()),
+    ("test_loss_mean", pa.float64()), ("test_accuracy_evaluated", pa.float64()),
+    ("test_confidence_mean", pa.float64()), ("test_point_transitions_mean", pa.float64()),
+    ("test_point_transitions_count", pa.int64()),
+] + [(f"{q}_{k}_{s}", pa.float64()) for k in trajectories.KINDS
+     for q, s in (("jacobian", "mean"), ("jacobian", "anchor_mean"), ("transitions", "mean"),
+                  ("transition_density", "mean"))]
+
+SUMMARY_SCHEMA = pa.schema(
+    [("run_dir", pa.string()), ("dataset", pa.string()), ("settings_id", pa.string()),
+     ("settings", pa.string()), ("piecewise_linear", pa.bool_()),
+     ("jacobian_route", pa.string()), ("eval_wall_time_secs", pa.float64()),
+     ("train_accuracy", pa.float64()), ("test_accuracy", pa.float64()),
+     ("generalization_gap", pa.float64()), ("num_weights", pa.int64()),
+     ("stop_reason", pa.string())] + SUMMARY_METRICS)
+
+
+def _cached(run: run_dir_lib.RunDirectory, settings: EvaluationSettings) -> Optional[dict]:
+  path = run.file(SUBDIR) / SUMMARY
+  if not path.is_file():
+    return None
+  try:
+    summary = atomic.read_json(path)
+  except ValueError:
+    return None
+  model_mtime = run.file(run_dir_lib.MODEL).stat().st_mtime
+  if summary.get("settings_id") != settings.settings_id or summary.get("model_mtime") != model_mtime:
+    return None
+  if not all((run.file(SUBDIR) / f).is_file() for f in (POINTS, TRAJECTORY_JACOBIAN,
+                                                         TRAJECTORY_TRANSITIONS)):
+    return None
+  return summary
+
+
+def _write_frame(path, frame: pd.DataFrame, settings: EvaluationSettings) -> None:
+  frame = frame.copy()
+  frame.attrs["settings"] = settings.describe()
+  atomic.write_parquet(path, frame)
+
+
+def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
+                 force: bool = False, data_dir: Optional[str] = None,
+                 table: Optional[RowTable] = None, dataset: Optional[Dataset] = None) -> dict:
+  """Evaluates a finished run directory (cached unless ``force``); returns the summary."""
+  settings.validate()
+  run.check_finished()
+  summary = None if force else _cached(run, settings)
+  if summary is not None:
+    summary["cached"] = True
+  else:
+    config = run.config()
+    cfg = train_config.default_config()
+    cfg.update(config["config"])
+    if data_dir:
+      cfg.data_dir = data_dir
+    dataset = dataset or train_run.load_dataset(cfg)
+    model = run.load_model()
+    points, traj_j, traj_t, summary = evaluate(model, dataset, settings)
+    metrics = run.metrics()
+    summary.update(
+        run_dir=str(run.path), dataset=cfg.dataset, settings=settings.describe(),
+        model_mtime=run.file(run_dir_lib.MODEL).stat().st_mtime,
+        train_accuracy=metrics["train_accuracy"], test_accuracy=metrics["test_accuracy"],
+        generalization_gap=metrics["generalization_gap"], num_weights=metrics["num_weights"],
+        stop_reason=metrics["stop_reason"], **environment.describe())
+    # The four files replace the previous evaluation together, or not at all.
+    with atomic.replacing_directory(run.file(SUBDIR)) as out:
+      _write_frame(out / POINTS, points, settings)
+      _write_frame(out / TRAJECTORY_JACOBIAN, traj_j, settings)
+      _write_frame(out / TRAJECTORY_TRANSITIONS, traj_t, settings)
+      atomic.write_json(out / SUMMARY, summary)
+    summary["cached"] = False
+  if table is not None:
+    row = {k: summary.get(k) for k in SUMMARY_SCHEMA.names}
+    row["settings"] = json.dumps(summary["settings"], sort_keys=True)
+    table.write_row(f"{run.path.resolve()}|{settings.settings_id}", row)
+  return summary
+
+
+def summary_line(summary: dict) -> str:
+  kinds = " / ".join(f"{summary[f'transitions_{k}_mean']:.1f}" for k in trajectories.KINDS)
+  note = "" if summary.get("piecewise_linear", True) else " (tanh: sign changes, not regions)"
+  under = summary["jacobian_underflow_count"]
+  return (f"‖J‖ test mean {summary['jacobian_test_mean']:.3e} (median "
+          f"{summary['jacobian_test_median']:.3e}), train mean "
+          f"{summary['jacobian_train_mean']:.3e}{f', {under} underflowed to 0' if under else ''}"
+          f" | transitions per loop random / different-class / same-class {kinds}{note}, "
+          f"through test points {summary['test_point_transitions_mean']:.1f} | gap "
+          f"{summary['generalization_gap']:.4f}" + (" | cached" if summary.get("cached") else ""))
