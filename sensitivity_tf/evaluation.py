@@ -61,7 +61,7 @@ class EvaluationSettings:
 
   variant: str = "softmax"            # Jacobian of the softmax (paper) or of the logits
   num_projections: int = 0            # 0 = exact norm; n > 0 = random-projection estimate
-  jacobian_batch_size: int = 256
+  jacobian_batch_size: int = 0        # 0 = automatic (see jacobian.JacobianNorm)
   test_points: int = 0                # 0 = the whole test set
   train_points: int = -1              # -1 = as many as test points; 0 = none
   point_seed: int = 0
@@ -83,7 +83,7 @@ class EvaluationSettings:
                  "trajectory_seed", "test_point_ellipses", "test_point_seed"):
       check(getattr(self, name) >= 0, name, "an integer >= 0")
     check(self.train_points >= -1, "train_points", "-1 (as many as test points), 0 or more")
-    check(self.jacobian_batch_size >= 1, "jacobian_batch_size", "an integer >= 1")
+    check(self.jacobian_batch_size >= 0, "jacobian_batch_size", "0 (automatic) or more")
     check(self.ellipse_jacobian_samples >= 6 and self.ellipse_jacobian_samples % 6 == 0,
           "ellipse_jacobian_samples", "a positive multiple of 6")
     try:
@@ -128,7 +128,8 @@ def evaluate(model: keras.Model, dataset: Dataset, settings: EvaluationSettings)
   """(points, trajectory_jacobian, trajectory_transitions, summary) for one model."""
   s = settings.validate()
   start = time.time()
-  norms = jacobian.JacobianNorm(model, variant=s.variant, batch_size=s.jacobian_batch_size,
+  norms = jacobian.JacobianNorm(model, variant=s.variant,
+                                batch_size=s.jacobian_batch_size or None,
                                 num_projections=s.num_projections or None,
                                 seed=s.point_seed)
   test_idx = _choose(len(dataset.x_test), s.test_points, s.point_seed, 1)

@@ -20,9 +20,11 @@ are samples) and of B (equal bins).
 For tanh networks the code is the sign of the pre-activation: a count of sign changes, not
 of linear regions [ours]; results carry ``piecewise_linear=False`` to say so.
 
-The points of an ellipse are generated inside the compiled function from (c, a, b) and the
-angles, chunk by chunk, several ellipses at once; only one row of codes per ellipse is
-carried between chunks, so memory never holds k × neurons codes.
+The points of an ellipse never exist as inputs: the first layer is affine, so its
+pre-activation along the ellipse is z_1(φ) = [1, cos φ, sin φ] (basis · W_1) + bias, with the
+(3 × width) product basis · W_1 computed once per ellipse in float64. The compiled function
+evaluates the rest of the network chunk by chunk, several ellipses at once, and carries only
+one row of codes per ellipse between chunks, so memory never holds k × neurons codes.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class TransitionCounter:
     self.num_neurons = sum(int(w.shape[1]) for w, _ in self._layers)
     self.chunk_size = int(chunk_size)
     self._fn = tf.function(self._chunk, input_signature=[
-        tf.TensorSpec((None, 3, None), self.dtype),   # (E, 3, d): rows c, a, b
+        tf.TensorSpec((None, 3, None), self.dtype),   # (E, 3, w_1): rows c, a, b times W_1
         tf.TensorSpec((None,), self.dtype),           # (m,) angles of this chunk
         tf.TensorSpec((None, self.num_neurons), tf.int8)])  # (E, N) codes of the last sample
 
@@ -107,22 +109,34 @@ class TransitionCounter:
 
   def codes(self, x) -> tf.Tensor:
     """(n, N) int8 codes of points ``x`` (n, d), all hidden layers concatenated."""
-    h = tf.cast(x, self.dtype)
-    out = []
-    for w, b in self._layers:
-      z = tf.matmul(h, w) + b
+    w, b = self._layers[0]
+    return self._codes_from_first(tf.matmul(tf.cast(x, self.dtype), w) + b)
+
+  def _codes_from_first(self, z) -> tf.Tensor:
+    """Codes of all hidden layers given the first hidden pre-activation ``z`` (n, w_1)."""
+    out = [self.nonlinearity.code(z)]
+    for w, b in self._layers[1:]:
+      z = tf.matmul(self.nonlinearity.fn(z), w) + b
       out.append(self.nonlinearity.code(z))
-      h = self.nonlinearity.fn(z)
     return tf.concat(out, axis=1)
 
-  def _chunk(self, basis, phis, previous):
-    e, m = tf.shape(basis)[0], tf.shape(phis)[0]
+  def _chunk(self, projected, phis, previous):
+    """Step counts of one chunk of angles for E ellipses; ``projected`` (E, 3, w_1) is each
+    ellipse's (c, a, b) times the first kernel, so the first layer costs 3 x w_1 per point
+    instead of d x w_1: z_1(φ) = [1, cos φ, sin φ] (basis W_1) + bias."""
+    e, m = tf.shape(projected)[0], tf.shape(phis)[0]
     trig = tf.stack([tf.ones_like(phis), tf.cos(phis), tf.sin(phis)], axis=1)     # (m, 3)
-    x = tf.einsum("mj,ejd->emd", trig, basis)                                     # (E, m, d)
-    codes = tf.reshape(self.codes(tf.reshape(x, (e * m, -1))), (e, m, self.num_neurons))
+    z1 = tf.einsum("mj,ejw->emw", trig, projected) + self._layers[0][1]          # (E, m, w_1)
+    codes = tf.reshape(self._codes_from_first(tf.reshape(z1, (e * m, -1))),
+                       (e, m, self.num_neurons))
     with_previous = tf.concat([previous[:, None, :], codes], axis=1)             # (E, m+1, N)
-    steps = tf.reduce_sum(tf.abs(tf.cast(with_previous[:, 1:], tf.int32)
-                                 - tf.cast(with_previous[:, :-1], tf.int32)), axis=2)
+    after, before = with_previous[:, 1:], with_previous[:, :-1]
+    # ‖Δc‖₁ per step as the number of changed codes, plus the changes by 2 of 3-piece
+    # units; float32 sums of 0/1 (exact below 2^24) are the fastest reduction here.
+    changed = tf.cast(tf.not_equal(after, before), tf.float32)
+    if self.nonlinearity.num_pieces > 2:
+      changed += tf.cast(tf.abs(after - before) > 1, tf.float32)
+    steps = tf.cast(tf.reduce_sum(changed, axis=2), tf.int64)
     return steps, codes[:, -1]
 
   def along(self, ellipses: Sequence[Ellipse]) -> TransitionCounts:
@@ -133,12 +147,13 @@ class TransitionCounter:
     k = self.num_samples
     phis = (2.0 * math.pi * np.arange(k) / k).astype(self.dtype.as_numpy_dtype)
     per_call = max(1, self.chunk_size // len(ellipses))
-    basis = tf.constant(np.stack([e.basis for e in ellipses]), self.dtype)
+    w1 = self._layers[0][0].numpy().astype(np.float64)
+    projected = tf.constant(np.stack([e.basis for e in ellipses]) @ w1, self.dtype)
     steps = np.zeros((len(ellipses), k), np.int64)  # step i: from sample i-1 to sample i
-    first = self.codes(tf.einsum("j,ejd->ed", tf.constant([1.0, 1.0, 0.0], self.dtype), basis))
+    first = self._codes_from_first(projected[:, 0] + projected[:, 1] + self._layers[0][1])
     previous = first
     for start in range(0, k, per_call):
-      s, previous = self._fn(basis, phis[start:start + per_call], previous)
+      s, previous = self._fn(projected, phis[start:start + per_call], previous)
       steps[:, start:start + per_call] = s.numpy()
     # steps[:, 0] compared sample 0 with itself; replace it by the wrap-around step from
     # the last sample back to sample 0, and rotate so that column i is the step i -> i+1.
