@@ -18,5 +18,5 @@ def get_config(arg=None):
     cfg.train_subset = 2000
     cfg.max_steps = 500
   elif arg:
-    raise ValueError(f"unknown config argument {arg!r}; allowed: quick")
+    raise ValueError(f"unknown config argument {arg!r}; allowed: quick")  # names the arg
   return cfg

@@ -49,7 +49,9 @@ def expected_errors() -> Tuple[Type[BaseException], ...]:
   from sensitivity_tf.data.readers import DataError
   from sensitivity_tf.run_dir import RunDirError
   from sensitivity_tf.train_config import ConfigError
-  return (ConfigError, DataError, RunDirError)
+  # ConnectionError: a survey worker that cannot reach its chief, a data download that
+  # cannot connect: things the user fixes, not bugs.
+  return (ConfigError, DataError, RunDirError, ConnectionError)
 
 
 def fail(message: str) -> None:

@@ -48,6 +48,12 @@ class RowTable:
     with atomic.replacing(self._file(key), suffix=".parquet") as tmp:
       pq.write_table(table, tmp)
 
+  def read_row(self, key: str) -> Dict:
+    return pq.read_table(self._file(key), schema=self.schema).to_pylist()[0]
+
+  def delete_row(self, key: str) -> None:
+    self._file(key).unlink(missing_ok=True)
+
   def has(self, key: str) -> bool:
     return self._file(key).is_file()
 

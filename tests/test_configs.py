@@ -7,6 +7,7 @@ from absl.testing import parameterized
 
 from conftest import REPO
 from sensitivity_tf import train_config
+from sensitivity_tf.survey import study
 
 CONFIGS = sorted(p for p in (REPO / "configs").glob("*.py") if not p.name.startswith("_"))
 
@@ -18,7 +19,8 @@ def load_module(path):
   return module
 
 
-VALIDATORS = {"train": lambda cfg: train_config.merge(cfg, {})}
+VALIDATORS = {"train": lambda cfg: train_config.merge(cfg, {}),
+              "survey": lambda cfg: study.validate(cfg)}
 
 
 def validator_for(path):
@@ -38,7 +40,7 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
     validate = validator_for(path)
     full, quick = validate(module.get_config()), validate(module.get_config("quick"))
     self.assertNotEqual(dict(full), dict(quick))
-    with self.assertRaisesRegex(ValueError, "unknown config argument"):
+    with self.assertRaisesRegex(ValueError, "no-such-mode"):
       module.get_config("no-such-mode")
 
 

@@ -1,0 +1,29 @@
+"""Factorial grid study: depth x width x optimizer x batch size, every cell trained.
+
+Command:   bin/survey --config=configs/survey_grid.py --preset=small [--dataset=mnist]
+Grid:      depth {1, 2, 4} x width {64, 256} x optimizer {sgd, adam} x batch {32, full}
+           (24 cells; tiny: depth x width, 2 x 2 cells); ReLU; learning rate 0.005 for both
+           optimizers [ours]: a rate tied to the optimizer would be one more varied
+           hyperparameter, and the grid must be complete over those it varies.
+Runtime:   tiny: 4 networks, about 30 s; small: 24 networks, measured below; paper: 3 seeds.
+Result:    a complete grid over the varied hyperparameters, so that the granulated Kendall
+           coefficient Psi of Jiang et al. (2020) can be computed (bin/reproduce).
+Quick:     bin/survey --config=configs/survey_grid.py --preset=tiny
+"""
+
+from sensitivity_tf.survey import study
+
+GRIDS = {
+    "tiny": dict(depth=[1, 2], width=[16, 32]),
+    "small": dict(depth=[1, 2, 4], width=[64, 256], optimizer=["sgd", "adam"],
+                  batch_size=[32, 0]),
+    "paper": dict(depth=[1, 2, 4], width=[64, 256, 1024], optimizer=["sgd", "adam"],
+                  batch_size=[32, 0]),
+}
+
+
+def get_config(preset="small"):
+  preset = study.preset_name(preset)
+  cfg = study.make_study("grid", "grid", preset, grid=GRIDS[preset])
+  cfg.fixed.learning_rate = 0.005
+  return cfg

@@ -1,0 +1,16 @@
+"""Paired factor study: full batch (SPEC §2, claims C8-C11 and C13).
+
+Command:   bin/survey --config=configs/survey_pairs_full_batch.py --preset=small [--dataset=mnist]
+Design:    pairs of networks identical in every hyperparameter and seed except the factor
+           (see sensitivity_tf.survey.design.FACTORS); the rest drawn from the default space.
+Runtime:   tiny: 2 pairs, about 30 s; small: 24 pairs on a 2,000-example subset, measured
+           below; paper: 250 pairs on full data.
+Result:    rows with pair_id / pair_role (bad, good): the input of the factors figure.
+Quick:     bin/survey --config=configs/survey_pairs_full_batch.py --preset=tiny
+"""
+
+from sensitivity_tf.survey import study
+
+
+def get_config(preset="small"):
+  return study.make_study("pairs_full_batch", "pairs", preset, factor="full_batch")

@@ -1,0 +1,148 @@
+"""Runs a whole study: single process, or one process of a keras-tuner chief/worker group.
+
+`run_survey` is what ``bin/survey`` calls. The study's trials are a pure function of its
+config; rows already in ``<results_dir>/table`` are never redone, so running the same
+command again after a crash or ``kill -9`` finishes the survey with every row exactly once
+and no finished network retrained (a network killed mid-training resumes from its
+checkpoint).
+
+Results directory layout::
+
+    <results_dir>/study.json        the study as run (config, evaluation settings, trial count)
+    <results_dir>/table/            one Parquet row per network: pandas.read_parquet(...)
+    <results_dir>/runs/<key>/       the run directory of each network (bin/train layout)
+    <results_dir>/keras_tuner/      keras-tuner's own files (overwritten at each start; unused)
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+import time
+from typing import Any, Callable, Dict, Optional
+
+import numpy as np
+
+from sensitivity_tf import atomic
+from sensitivity_tf.survey import design as design_lib
+from sensitivity_tf.survey import results
+from sensitivity_tf.survey import runner as runner_lib
+from sensitivity_tf.survey import study as study_lib
+from sensitivity_tf.survey import tuner as tuner_lib
+
+
+class Progress:
+  """Trials done / total, elapsed time and ETA, from the results table."""
+
+  def __init__(self, trials, table, enabled=True, stream=None, min_interval=5.0):
+    self.keys = [t.key for t in trials]
+    self.table = table
+    self.enabled = enabled
+    self.stream = stream or sys.stderr
+    self.start = time.time()
+    self.done_at_start = self.count()
+    self.min_interval = min_interval
+    self._last = 0.0
+    self._last_count = -1
+
+  def count(self) -> int:
+    return sum(self.table.has(k) for k in self.keys)
+
+  def line(self, extra: str = "") -> str:
+    done = self.count()
+    elapsed = time.time() - self.start
+    new = done - self.done_at_start
+    eta = elapsed / new * (len(self.keys) - done) if new else float("nan")
+    eta_text = f"ETA {eta / 60:.1f} min" if np.isfinite(eta) else "ETA -"
+    return (f"[{done}/{len(self.keys)}] {elapsed / 60:.1f} min elapsed, {eta_text}"
+            + (f" | {extra}" if extra else ""))
+
+  def trial_done(self, row: Dict[str, Any]) -> None:
+    if not self.enabled:
+      return
+    detail = f"{row['trial_key']} {row['status']}"
+    if row["status"] == "ok":
+      detail += (f" gap {row['generalization_gap']:.3f} train acc {row['train_accuracy']:.3f} "
+                 f"‖J‖ {row['jacobian_test_mean']:.2e}")
+    elif row.get("message"):
+      detail += f" ({row['message']})"
+    print(self.line(detail), file=self.stream, flush=True)
+
+  def tick(self) -> None:
+    """For the chief, which sees rows appear rather than finishing them itself."""
+    if not self.enabled or time.time() - self._last < self.min_interval:
+      return
+    self._last = time.time()
+    count = self.count()
+    if count != self._last_count:
+      self._last_count = count
+      print(self.line(), file=self.stream, flush=True)
+
+
+def run_survey(study, results_dir, progress: bool = True, retry_failed: bool = False,
+               worker_grace_secs: float = 30.0, chief_timeout_secs: float = 300.0,
+               reassign_after_secs: float = 1800.0, log: Callable[[str], None] = print
+               ) -> Dict[str, Any]:
+  """Runs (or finishes) ``study`` into ``results_dir``; returns the end-of-survey summary."""
+  study = study_lib.validate(study)
+  settings = study_lib.evaluation_settings(study)
+  trials = design_lib.build_trials(study, settings.settings_id)
+  results_dir = pathlib.Path(results_dir)
+  table = results.table(results_dir)
+  tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+  role = "chief" if tuner_lib.is_chief() else "worker" if tuner_lib.is_worker() else "single"
+  if role != "worker":
+    atomic.write_json(results_dir / "study.json",
+                      dict(study=study_lib.describe(study), num_trials=len(trials),
+                           settings_id=settings.settings_id))
+    if retry_failed:
+      for t in trials:
+        if table.has(t.key) and table.read_row(t.key).get("status") == "failed":
+          table.delete_row(t.key)
+  tuner_lib.set_chief_timeout(chief_timeout_secs)
+  meter = Progress(trials, table, enabled=progress)
+  start = time.time()
+  runner = runner_lib.TrialRunner(study, settings, results_dir, worker=tuner_id)
+  oracle = tuner_lib.SurveyOracle(trials, table, reassign_after_secs=reassign_after_secs)
+  tuner = tuner_lib.SurveyTuner(
+      oracle, runner, on_trial_done=meter.trial_done,
+      serve_options=dict(worker_grace_secs=worker_grace_secs, on_progress=meter.tick),
+      directory=str(results_dir / "keras_tuner"), project_name=f"{study['name']}_{tuner_id}",
+      overwrite=True)
+  tuner.oracle.verbose = 0  # keras-tuner's own per-trial tables; our progress replaces them
+  if progress and role != "worker":
+    log(f"{study['name']} ({study['design']}, {study['dataset']}, preset {study.get('preset')}): "
+        f"{len(trials)} networks, {meter.done_at_start} already in {table.path}")
+  tuner.search()
+  return summarize(trials, table, time.time() - start, role)
+
+
+def summarize(trials, table, elapsed: float, role: str = "single") -> Dict[str, Any]:
+  frame = table.read()
+  keys = {t.key for t in trials}
+  frame = frame[frame.trial_key.isin(keys)]
+  counts = frame.status.value_counts().to_dict()
+  out = dict(role=role, num_trials=len(trials), num_rows=len(frame), status_counts=counts,
+             missing=len(keys) - len(frame), table=str(table.path), elapsed_secs=elapsed)
+  finished = frame[frame.total_wall_secs.notna()]
+  if len(finished):
+    total = float(finished.total_wall_secs.sum())
+    train = float(finished.train_wall_secs.fillna(0).sum())
+    evaluate = float(finished.eval_wall_secs.fillna(0).sum())
+    out.update(train_share=train / total, eval_share=evaluate / total,
+               overhead_share=(total - train - evaluate) / total)
+  return out
+
+
+def summary_text(summary: Dict[str, Any]) -> str:
+  counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["status_counts"].items())) or "none"
+  text = (f"{summary['num_rows']}/{summary['num_trials']} networks in the table ({counts}); "
+          f"{summary['elapsed_secs'] / 60:.1f} min; table: {summary['table']} "
+          f"(pandas.read_parquet)")
+  if "train_share" in summary:
+    text += (f"; time: training {summary['train_share']:.0%}, evaluation "
+             f"{summary['eval_share']:.0%}, overhead {summary['overhead_share']:.1%}")
+  if summary["missing"]:
+    text += f"; {summary['missing']} not done yet (run the same command again)"
+  return text

@@ -1,0 +1,283 @@
+"""The survey: designs, identities, the results table, faults, resume, chief and workers."""
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from absl.testing import parameterized
+
+from conftest import REPO
+from sensitivity_tf import train_config, train_run
+from sensitivity_tf.row_table import RowTable
+from sensitivity_tf.survey import design, driver, results, space, study, tuner
+
+SETTINGS_ID = "abc123"
+
+
+def tiny_study(design_name="random", **overrides):
+  kwargs = dict(factor="random_labels") if design_name == "pairs" else {}
+  if design_name == "grid":
+    kwargs = dict(grid=dict(depth=[1, 2], width=[8, 16]))
+  cfg = study.make_study("t", design_name, "tiny", **kwargs).to_dict()
+  cfg.update(overrides)
+  return cfg
+
+
+class DesignTest(parameterized.TestCase, tf.test.TestCase):
+
+  @parameterized.parameters(*design.FACTORS)
+  def test_pairs_differ_in_exactly_the_factor(self, factor):
+    s = tiny_study("pairs", factor=factor, num_pairs=6)
+    trials = design.build_trials(s, SETTINGS_ID)
+    self.assertLen(trials, 12)
+    field = design.FACTORS[factor][0]
+    for bad, good in zip(trials[0::2], trials[1::2]):
+      self.assertEqual((bad.role, good.role), ("bad", "good"))
+      self.assertEqual(bad.pair_id, good.pair_id)
+      diff = {k for k in bad.config if bad.config[k] != good.config[k]}
+      self.assertEqual(diff, {field})
+      self.assertNotEqual(bad.key, good.key)
+    bads = [t.config[field] for t in trials[0::2]]
+    goods = [t.config[field] for t in trials[1::2]]
+    if factor == "random_labels":
+      self.assertEqual((set(bads), set(goods)), ({1.0}, {0.0}))
+    elif factor == "augmentation":
+      self.assertEqual((set(bads), set(goods)), ({False}, {True}))
+    elif factor == "full_batch":
+      self.assertEqual(set(bads), {0})
+      self.assertNotIn(0, goods)
+    else:
+      self.assertEqual(set(goods), {"relu"})
+      self.assertNotIn("relu", bads)
+    self.assertLen({t.pair_id for t in trials}, 6)
+
+  def test_deterministic_in_the_seed_and_not_in_field_order(self):
+    s = tiny_study(num_models=10)
+    a = design.build_trials(s, SETTINGS_ID)
+    b = design.build_trials(dict(s, space=dict(reversed(list(s["space"].items())))), SETTINGS_ID)
+    c = design.build_trials(dict(s, seed=1), SETTINGS_ID)
+    self.assertEqual([t.config for t in a], [t.config for t in b])
+    self.assertNotEqual([t.key for t in a], [t.key for t in c])
+    # Growing a study keeps its first trials.
+    longer = design.build_trials(dict(s, num_models=15), SETTINGS_ID)
+    self.assertEqual([t.key for t in longer[:10]], [t.key for t in a])
+
+  def test_learning_rate_follows_optimizer_ranges(self):
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+      drawn = space.draw(space.default_space(), rng)
+      low, high = space.LEARNING_RATE_RANGES[drawn["optimizer"]]
+      self.assertBetween(drawn["learning_rate"], low, high)
+
+  def test_grid_is_complete(self):
+    s = tiny_study("grid", grid=dict(depth=[1, 2, 3], width=[8, 16], optimizer=["sgd", "adam"]),
+                   seeds_per_cell=2)
+    trials = design.build_trials(s, SETTINGS_ID)
+    self.assertLen(trials, 3 * 2 * 2 * 2)
+    cells = pd.DataFrame([t.config for t in trials]).groupby(["depth", "width", "optimizer"]).size()
+    self.assertEqual(set(cells.values), {2})
+
+  def test_trial_key_is_a_hash_of_what_defines_the_trial(self):
+    cfg = train_config.default_config().to_dict()
+    key = design.trial_key(cfg, SETTINGS_ID)
+    self.assertEqual(design.trial_key(dict(reversed(list(cfg.items()))), SETTINGS_ID), key)
+    for irrelevant in (dict(data_dir="/elsewhere"), dict(progress=False),
+                       dict(checkpoint_every_secs=5.0)):
+      self.assertEqual(design.trial_key(dict(cfg, **irrelevant), SETTINGS_ID), key)
+    for field in train_config.IDENTITY_FIELDS:
+      changed = dict(cfg, **{field: "x" if isinstance(cfg[field], str) else cfg[field] + 1})
+      self.assertNotEqual(design.trial_key(changed, SETTINGS_ID), key, field)
+    self.assertNotEqual(design.trial_key(cfg, "other"), key)
+    self.assertEqual(design.training_key(cfg), design.training_key(dict(cfg, data_dir="/x")))
+    # Stable across processes (no dependence on hash randomization or run time).
+    code = ("from sensitivity_tf import train_config; from sensitivity_tf.survey import design;"
+            f"print(design.trial_key(train_config.default_config().to_dict(), '{SETTINGS_ID}'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         env=dict(os.environ, PYTHONHASHSEED="123"))
+    self.assertEqual(out.stdout.strip(), key)
+
+  def test_invalid_studies(self):
+    for overrides, message in ((dict(design="bayes"), "design='bayes' is invalid"),
+                               (dict(dataset="svhn"), "dataset='svhn' is invalid"),
+                               (dict(num_models=0), "num_models=0 is invalid"),
+                               (dict(fixed=dict(widht=3)), "fixed field 'widht'"),
+                               (dict(space=dict(colour=[1])), "space field 'colour'"),
+                               (dict(fixed=dict(max_steps=-1)), "max_steps=-1 is invalid"),
+                               (dict(evaluation=dict(num_samples=7)), "num_samples=7")):
+      with self.assertRaisesRegex(train_config.ConfigError, message):
+        study.validate(tiny_study(**overrides))
+
+
+class OracleTest(tf.test.TestCase):
+
+  def test_hands_out_trials_in_order_then_idle_stale_and_stop(self):
+    with tempfile.TemporaryDirectory() as d:
+      trials = design.build_trials(tiny_study(num_models=3), SETTINGS_ID)
+      table = RowTable(d, results.SCHEMA)
+      now = [0.0]
+      oracle = tuner.SurveyOracle(trials, table, reassign_after_secs=100, clock=lambda: now[0])
+      oracle._set_project_dir(d, "p")
+      table.write_row(trials[1].key, dict(trial_key=trials[1].key, status="ok"))
+      got = [oracle.populate_space(str(i)) for i in range(3)]
+      self.assertEqual([g["values"]["trial_index"] for g in got[:2]], [0, 2])
+      self.assertEqual(got[2]["status"], "IDLE")  # both handed out, no rows yet
+      now[0] = 150.0  # trial 0's worker is presumed dead
+      again = oracle.populate_space("x")
+      self.assertEqual(again["values"]["trial_index"], 0)
+      for t in trials:
+        table.write_row(t.key, dict(trial_key=t.key, status="ok"))
+      self.assertEqual(oracle.populate_space("y")["status"], "STOPPED")
+
+
+class RowTableTest(tf.test.TestCase):
+
+  def test_rows_replace_not_duplicate_and_read_in_one_call(self):
+    import pyarrow as pa
+    with tempfile.TemporaryDirectory() as d:
+      t = RowTable(d, pa.schema([("k", pa.string()), ("v", pa.float64()), ("n", pa.int64())]))
+      self.assertLen(t.read(), 0)
+      t.write_row("a", dict(k="a", v=1.0))
+      t.write_row("b", dict(k="b", v=None, n=3))
+      t.write_row("a", dict(k="a", v=2.0, n=1))
+      pathlib.Path(d, ".tmp-c.parquet.xyz").write_bytes(b"half-written")
+      frame = pd.read_parquet(d).sort_values("k")
+      self.assertEqual(frame.k.tolist(), ["a", "b"])
+      self.assertEqual(frame.v.tolist()[0], 2.0)
+      self.assertTrue(np.isnan(frame.v.tolist()[1]))
+      with self.assertRaisesRegex(KeyError, "not in the table's schema"):
+        t.write_row("c", dict(k="c", extra=1))
+
+
+class FailuresTest(tf.test.TestCase):
+
+  def test_failed_and_diverged_trials_get_rows_and_the_survey_goes_on(self):
+    s = tiny_study(num_models=4)
+    real_train = train_run.train
+    calls = []
+
+    def sometimes_failing(cfg, output_dir, **kwargs):
+      calls.append(output_dir)
+      if len(calls) == 2:
+        raise RuntimeError("simulated crash inside training\nsecond line")
+      if len(calls) == 3:  # a training set with a NaN pixel: the loss is NaN at once
+        import dataclasses
+        ds = kwargs["dataset"]
+        x = ds.x_train.copy()
+        x[:, 0] = np.nan
+        kwargs["dataset"] = dataclasses.replace(ds, x_train=x)
+      return real_train(cfg, output_dir, **kwargs)
+
+    with tempfile.TemporaryDirectory() as d, \
+        mock.patch.object(train_run, "train", sometimes_failing):
+      summary = driver.run_survey(s, d, progress=False)
+      frame = pd.read_parquet(pathlib.Path(d, "table")).sort_values("trial_index")
+    self.assertEqual(summary["num_rows"], 4)
+    self.assertEqual(frame.status.tolist(), ["ok", "failed", "diverged", "ok"])
+    self.assertEqual(frame.message.iloc[1], "RuntimeError: simulated crash inside training")
+    self.assertTrue(np.isnan(frame.jacobian_test_mean.iloc[2]))
+    self.assertEqual(summary["status_counts"], {"ok": 2, "failed": 1, "diverged": 1})
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def survey_cmd(results_dir, *extra):
+  return [sys.executable, str(REPO / "bin" / "survey"), "--config=configs/survey_default.py",
+          "--preset=tiny", f"--results_dir={results_dir}", *extra]
+
+
+class ProcessesTest(tf.test.TestCase):
+  """Real processes, each with a hard timeout, killed at the end whatever happens."""
+
+  def setUp(self):
+    super().setUp()
+    self.procs = []
+
+  def tearDown(self):
+    for p in self.procs:
+      if p.poll() is None:
+        p.kill()
+      p.wait()
+    super().tearDown()
+
+  def start(self, cmd, env=None):
+    p = subprocess.Popen(cmd, cwd=REPO, env=dict(os.environ, **(env or {})),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    self.procs.append(p)
+    return p
+
+  def test_kill_9_then_rerun_finishes_with_every_row_once(self):
+    with tempfile.TemporaryDirectory() as d:
+      n = 6
+      first = self.start(survey_cmd(d, f"--config.num_models={n}", "--noprogress"))
+      table = pathlib.Path(d, "table")
+      deadline = time.time() + 300
+      while time.time() < deadline and len(list(table.glob("*.parquet"))) < 2:
+        time.sleep(0.2)
+      os.kill(first.pid, signal.SIGKILL)
+      first.wait(timeout=30)
+      before = {p.name: p.stat().st_mtime for p in table.glob("*.parquet")}
+      self.assertBetween(len(before), 2, n - 1)
+      finished_runs = {p.parent.name: p.stat().st_mtime
+                       for p in pathlib.Path(d, "runs").glob("*/metrics.json")}
+      second = self.start(survey_cmd(d, f"--config.num_models={n}", "--noprogress"))
+      out, err = second.communicate(timeout=300)
+      self.assertEqual(second.returncode, 0, err)
+      self.assertIn(f"{n}/{n} networks in the table ({n} ok)", out)
+      frame = pd.read_parquet(table)
+      self.assertLen(frame, n)
+      self.assertEqual(frame.trial_key.nunique(), n)
+      for name, mtime in before.items():  # rows written before the kill are untouched
+        self.assertEqual(pathlib.Path(table, name).stat().st_mtime, mtime)
+      for run, mtime in finished_runs.items():  # no finished network was retrained
+        self.assertEqual(pathlib.Path(d, "runs", run, "metrics.json").stat().st_mtime, mtime)
+
+  def test_chief_and_two_workers_on_loopback(self):
+    with tempfile.TemporaryDirectory() as d:
+      port = str(free_port())
+      base = dict(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=port)
+      n = 6
+      args = [f"--config.num_models={n}", "--worker_grace_secs=20", "--chief_timeout_secs=120"]
+      chief = self.start(survey_cmd(d, *args), dict(base, KERASTUNER_TUNER_ID="chief"))
+      workers = [self.start(survey_cmd(d, *args, "--noprogress"),
+                            dict(base, KERASTUNER_TUNER_ID=f"worker{i}")) for i in range(2)]
+      outs = [w.communicate(timeout=400) for w in workers]
+      for w, (out, err) in zip(workers, outs):
+        self.assertEqual(w.returncode, 0, err[-3000:])
+        self.assertIn("worker:", out)
+      out, err = chief.communicate(timeout=120)  # the chief exits once all rows exist
+      self.assertEqual(chief.returncode, 0, err[-3000:])
+      self.assertIn(f"chief: {n}/{n} networks in the table", out)
+      frame = pd.read_parquet(pathlib.Path(d, "table"))
+      self.assertLen(frame, n)
+      self.assertEqual(frame.trial_key.nunique(), n)
+      self.assertEqual(set(frame.worker), {"worker0", "worker1"})
+      attempts = [p.read_text().splitlines()
+                  for p in pathlib.Path(d, "runs").glob("*/attempts.log")]
+      self.assertLen(attempts, n)
+      self.assertTrue(all(len(a) == 1 for a in attempts), attempts)  # each ran exactly once
+
+  def test_worker_without_chief_gives_up(self):
+    with tempfile.TemporaryDirectory() as d:
+      env = dict(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(free_port()),
+                 KERASTUNER_TUNER_ID="worker0")
+      w = self.start(survey_cmd(d, "--chief_timeout_secs=3"), env)
+      out, err = w.communicate(timeout=120)
+      self.assertEqual(w.returncode, 2, err[-2000:])
+      self.assertIn("error: no keras-tuner chief answered at 127.0.0.1", err)
+
+
+if __name__ == "__main__":
+  tf.test.main()
