@@ -5,7 +5,8 @@ Grid:      depth {1, 2, 4} x width {64, 256} x optimizer {sgd, adam} x batch {32
            (24 cells; tiny: depth x width, 2 x 2 cells); ReLU; learning rate 0.005 for both
            optimizers [ours]: a rate tied to the optimizer would be one more varied
            hyperparameter, and the grid must be complete over those it varies.
-Runtime:   tiny: 4 networks, about 30 s; small: 24 networks, measured below; paper: 3 seeds.
+Runtime:   tiny: 4 networks, about 10 s; small: 24 networks, about 3 min (estimated from the
+           452-478 networks/hour measured for the default study); paper: 3 seeds per cell.
 Result:    a complete grid over the varied hyperparameters, so that the granulated Kendall
            coefficient Psi of Jiang et al. (2020) can be computed (bin/reproduce).
 Quick:     bin/survey --config=configs/survey_grid.py --preset=tiny

@@ -3,8 +3,9 @@
 Command:   bin/survey --config=configs/survey_pairs_nonlinearity.py --preset=small [--dataset=mnist]
 Design:    pairs of networks identical in every hyperparameter and seed except the factor
            (see sensitivity_tf.survey.design.FACTORS); the rest drawn from the default space.
-Runtime:   tiny: 2 pairs, about 30 s; small: 24 pairs on a 2,000-example subset, measured
-           below; paper: 250 pairs on full data.
+Runtime:   tiny: 2 pairs, about 10 s; small: 24 pairs (48 networks) on a 1,000-example
+           subset, about 6 min (estimated from the 452-478 networks/hour measured for the
+           default study on this project's 2-core machine); paper: 250 pairs on full data.
 Result:    rows with pair_id / pair_role (bad, good): the input of the factors figure.
 Quick:     bin/survey --config=configs/survey_pairs_nonlinearity.py --preset=tiny
 """

@@ -263,8 +263,11 @@ def _write_frame(path, frame: pd.DataFrame, settings: EvaluationSettings) -> Non
 
 def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
                  force: bool = False, data_dir: Optional[str] = None,
-                 table: Optional[RowTable] = None, dataset: Optional[Dataset] = None) -> dict:
-  """Evaluates a finished run directory (cached unless ``force``); returns the summary."""
+                 table: Optional[RowTable] = None, dataset: Optional[Dataset] = None,
+                 model: Optional[keras.Model] = None) -> dict:
+  """Evaluates a finished run directory (cached unless ``force``); returns the summary.
+
+  ``dataset`` and ``model`` may be passed to skip loading them (they must be the run's)."""
   settings.validate()
   run.check_finished()
   summary = None if force else _cached(run, settings)
@@ -277,7 +280,7 @@ def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
     if data_dir:
       cfg.data_dir = data_dir
     dataset = dataset or train_run.load_dataset(cfg)
-    model = run.load_model()
+    model = model or run.load_model()
     points, traj_j, traj_t, summary = evaluate(model, dataset, settings)
     metrics = run.metrics()
     summary.update(

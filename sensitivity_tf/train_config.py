@@ -50,12 +50,14 @@ FIELDS: Dict[str, tuple] = {
     "max_steps": (20000, "Step cap: stop after this many optimizer steps."),
     "eval_every": (0, "Evaluate every this many steps (0 = one epoch, at least 20 steps)."),
     "seed": (0, "Seed of initialization, mini-batch order and augmentation."),
+    "history_test_points": (0, "Test points evaluated for the training history (0 = all; "
+                               "final metrics always use the whole test set)."),
     "checkpoint_every_secs": (60.0, "Checkpoint for resumption at most this often."),
     "progress": (True, "Show a progress display."),
 }
 
-IDENTITY_FIELDS = tuple(k for k in FIELDS
-                        if k not in ("data_dir", "checkpoint_every_secs", "progress"))
+IDENTITY_FIELDS = tuple(k for k in FIELDS if k not in (
+    "data_dir", "checkpoint_every_secs", "progress", "history_test_points"))
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -99,7 +101,7 @@ def validate(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   _check(cfg.optimizer in training.OPTIMIZERS, "optimizer", cfg.optimizer,
          ", ".join(training.OPTIMIZERS))
   for name in ("train_subset", "subset_seed", "label_seed", "depth", "batch_size",
-               "eval_every", "seed"):
+               "eval_every", "seed", "history_test_points"):
     _check(_is_int(cfg[name]) and cfg[name] >= 0, name, cfg[name], "an integer >= 0")
   for name in ("width", "max_steps"):
     _check(_is_int(cfg[name]) and cfg[name] >= 1, name, cfg[name], "an integer >= 1")
@@ -146,4 +148,5 @@ def training_settings(cfg) -> training.TrainSettings:
   return training.TrainSettings(
       optimizer=cfg.optimizer, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
       target_accuracy=cfg.target_accuracy, max_steps=cfg.max_steps,
-      eval_every=cfg.eval_every, seed=cfg.seed, augment=cfg.augment)
+      eval_every=cfg.eval_every, seed=cfg.seed, augment=cfg.augment,
+      history_test_points=cfg.history_test_points)

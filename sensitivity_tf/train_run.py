@@ -79,6 +79,13 @@ def train(cfg, output_dir, overwrite: bool = False, dataset: Optional[data.Datas
 
   ``dataset`` may be passed to skip loading (it must be what ``cfg`` describes).
   """
+  return train_model(cfg, output_dir, overwrite, dataset, log)[0]
+
+
+def train_model(cfg, output_dir, overwrite: bool = False,
+                dataset: Optional[data.Dataset] = None, log=print):
+  """Like `train`, and also returns the trained Keras model (None when the run directory
+  already held a finished run, which is then not loaded)."""
   train_config.validate(cfg)
   run = RunDirectory(output_dir)
   if run.exists():
@@ -88,7 +95,7 @@ def train(cfg, output_dir, overwrite: bool = False, dataset: Optional[data.Datas
       _check_same_config(run, cfg)
       if run.is_finished():
         log(f"{run.path}: already finished; nothing to do (use --overwrite to retrain)")
-        return run.metrics()
+        return run.metrics(), None
   run.path.mkdir(parents=True, exist_ok=True)
 
   dataset = dataset or load_dataset(cfg)
@@ -139,20 +146,23 @@ def train(cfg, output_dir, overwrite: bool = False, dataset: Optional[data.Datas
     progress.close()
   writer.close()
 
+  final_start = time.time()
   train_loss, train_acc = trainer.evaluate(dataset.x_train, dataset.y_train)
   test_loss, test_acc = trainer.evaluate(dataset.x_test, dataset.y_test)
+  # Wall time of training: the loop (with its evaluations) and these final metrics.
+  wall_time = result.wall_time + time.time() - final_start
   metrics = dict(
       status="diverged" if result.stop_reason == "diverged" else "ok",
       stop_reason=result.stop_reason, train_loss=train_loss, train_accuracy=train_acc,
       test_loss=test_loss, test_accuracy=test_acc, generalization_gap=train_acc - test_acc,
       num_weights=models.num_weights(model), steps=result.steps, epochs=result.epochs,
-      wall_time_secs=result.wall_time, num_train=len(dataset.x_train),
+      wall_time_secs=wall_time, num_train=len(dataset.x_train),
       num_test=len(dataset.x_test))
   run.write_history(trainer.history)
   run.save_model(model)
   run.write_metrics(metrics)
   shutil.rmtree(run.file(run_dir_lib.CHECKPOINT), ignore_errors=True)
-  return metrics
+  return metrics, model
 
 
 def summary_line(metrics: dict) -> str:

@@ -13,8 +13,9 @@ Choices that are ours [SPEC §2 is silent]:
   the effective batch size is recorded.
 * Evaluation every ``eval_every`` steps (0 = auto: one epoch, but at least 20 steps, so
   full-batch runs are not dominated by evaluation): loss and accuracy on the full
-  un-augmented training set (labels actually trained on) and on the test set. Training
-  stops at the first evaluation whose training accuracy reaches ``target_accuracy``, or at
+  un-augmented training set (labels actually trained on) and on the test set (or, for the
+  history only, a seeded subset of ``history_test_points`` test points). Training stops at
+  the first evaluation whose training accuracy reaches ``target_accuracy``, or at
   ``max_steps``.
 * A non-finite training loss anywhere in an interval ends the run with stop reason
   ``diverged`` (the weights of that moment are kept, not an exception raised).
@@ -64,6 +65,7 @@ class TrainSettings:
   eval_every: int = 0
   seed: int = 0
   augment: bool = False
+  history_test_points: int = 0  # 0 = the whole test set
 
 
 @dataclasses.dataclass
@@ -107,6 +109,15 @@ class Trainer:
     self.optimizer.build(model.trainable_variables)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     self.history: List[Evaluation] = []
+    # Test points of the history (a seeded subset when history_test_points is set; the
+    # stopping rule never looks at them, and final metrics use the whole test set).
+    n_test = len(dataset.x_test)
+    if 0 < settings.history_test_points < n_test:
+      pick = np.sort(np.random.default_rng([settings.seed, 3]).choice(
+          n_test, settings.history_test_points, replace=False))
+      self._history_test = (dataset.x_test[pick], dataset.y_test[pick])
+    else:
+      self._history_test = (dataset.x_test, dataset.y_test)
     self._x = tf.constant(dataset.x_train)
     self._y = tf.constant(dataset.y_train)
     self.augmentation_policy = (augmentation.policy_for(dataset.image_shape)
@@ -208,7 +219,7 @@ class Trainer:
       loss_sum, correct, finite = self._steps_fn(self.batch_indices(step, count),
                                                  tf.constant(step, tf.int64))
       train_loss, train_acc = self.evaluate(self.dataset.x_train, self.dataset.y_train)
-      test_loss, test_acc = self.evaluate(self.dataset.x_test, self.dataset.y_test)
+      test_loss, test_acc = self.evaluate(*self._history_test)
       step = int(self.step.numpy())
       record = Evaluation(
           step=step, epoch=step * self.batch_size / self.num_train,

@@ -161,7 +161,7 @@ class FailuresTest(tf.test.TestCase):
 
   def test_failed_and_diverged_trials_get_rows_and_the_survey_goes_on(self):
     s = tiny_study(num_models=4)
-    real_train = train_run.train
+    real_train = train_run.train_model
     calls = []
 
     def sometimes_failing(cfg, output_dir, **kwargs):
@@ -177,7 +177,7 @@ class FailuresTest(tf.test.TestCase):
       return real_train(cfg, output_dir, **kwargs)
 
     with tempfile.TemporaryDirectory() as d, \
-        mock.patch.object(train_run, "train", sometimes_failing):
+        mock.patch.object(train_run, "train_model", sometimes_failing):
       summary = driver.run_survey(s, d, progress=False)
       frame = pd.read_parquet(pathlib.Path(d, "table")).sort_values("trial_index")
     self.assertEqual(summary["num_rows"], 4)

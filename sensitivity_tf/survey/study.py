@@ -16,7 +16,7 @@ Presets (sizes measured on this project's 2-core machine; see each config's docs
 
 * ``tiny``: seconds per network, for tests: 500 training examples, widths 16-32, 60 steps,
   a light evaluation;
-* ``small``: real data subsets (2,000 training examples) and a reduced space, for a survey
+* ``small``: real data subsets (1,000 training examples) and a reduced space, for a survey
   of dozens to hundreds of networks within about an hour;
 * ``paper``: the full training sets, the SPEC §2 space, the default evaluation (k = 3072,
   B = 64, 8 ellipses of each kind, 100 test-point ellipses), thousands of networks: for
@@ -42,14 +42,16 @@ KEEP = ("all", "tables")
 
 _PRESET_SETTINGS = {
     "tiny": dict(
-        fixed=dict(train_subset=500, max_steps=60, eval_every=30, target_accuracy=1.0),
+        fixed=dict(train_subset=500, max_steps=60, eval_every=30, target_accuracy=1.0,
+                   history_test_points=500),
         space=dict(depth=[1, 2], width=[16, 32], batch_size=[32, 0]),
         evaluation=dict(test_points=200, train_points=200, num_samples=96, bins=16,
                         ellipses_per_kind=1, ellipse_jacobian_samples=12,
                         test_point_ellipses=4),
         num_models=4, num_pairs=2, seeds_per_cell=1, keep="all"),
     "small": dict(
-        fixed=dict(train_subset=2000, max_steps=1500, eval_every=50, target_accuracy=1.0),
+        fixed=dict(train_subset=1000, max_steps=2000, eval_every=50, target_accuracy=1.0,
+                   history_test_points=1000),
         space=dict(depth=[1, 2, 3, 4], width=[64, 128, 256, 512], batch_size=[32, 128, 512, 0]),
         evaluation=dict(test_points=1000, train_points=1000, num_samples=768, bins=32,
                         ellipses_per_kind=4, ellipse_jacobian_samples=48,
