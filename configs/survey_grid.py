@@ -14,17 +14,6 @@ Quick:     bin/survey --config=configs/survey_grid.py --preset=tiny
 
 from sensitivity_tf.survey import study
 
-GRIDS = {
-    "tiny": dict(depth=[1, 2], width=[16, 32]),
-    "small": dict(depth=[1, 2, 4], width=[64, 256], optimizer=["sgd", "adam"],
-                  batch_size=[32, 0]),
-    "paper": dict(depth=[1, 2, 4], width=[64, 256, 1024], optimizer=["sgd", "adam"],
-                  batch_size=[32, 0]),
-}
-
 
 def get_config(preset="small"):
-  preset = study.preset_name(preset)
-  cfg = study.make_study("grid", "grid", preset, grid=GRIDS[preset])
-  cfg.fixed.learning_rate = 0.005
-  return cfg
+  return study.grid_study(preset)

@@ -146,7 +146,8 @@ def evaluate(model: keras.Model, dataset: Dataset, settings: EvaluationSettings)
   # Per-test-point transitions.
   points["test_point_transitions"] = np.nan
   if s.test_point_ellipses:
-    chosen = _choose(len(dataset.x_test), s.test_point_ellipses, s.test_point_seed, 3)
+    # Among the evaluated test points, so that each count lands on a row of the table.
+    chosen = test_idx[_choose(len(test_idx), s.test_point_ellipses, s.test_point_seed, 3)]
     ellipses = trajectories.ellipses_through_test_points(dataset.x_test, chosen,
                                                          s.test_point_seed)
     counts = counter.along(ellipses).counts
@@ -189,6 +190,9 @@ def evaluate(model: keras.Model, dataset: Dataset, settings: EvaluationSettings)
   summary["piecewise_linear"] = counter.settings["piecewise_linear"]
   summary["transition_code"] = counter.settings["code"]
   summary["jacobian_route"] = norms.route
+  # A simple baseline measure (Jiang et al. 2020): the Frobenius norm of all parameters.
+  summary["weight_norm"] = float(np.sqrt(sum(float(np.sum(np.square(w)))
+                                             for w in model.get_weights())))
   summary["eval_wall_time_secs"] = time.time() - start
   return points, traj_j, traj_t, summary
 
@@ -224,7 +228,7 @@ SUMMARY_METRICS = [
     ("jacobian_train_median", pa.float64()), ("jacobian_underflow_count", pa.int64()),
     ("test_loss_mean", pa.float64()), ("test_accuracy_evaluated", pa.float64()),
     ("test_confidence_mean", pa.float64()), ("test_point_transitions_mean", pa.float64()),
-    ("test_point_transitions_count", pa.int64()),
+    ("test_point_transitions_count", pa.int64()), ("weight_norm", pa.float64()),
 ] + [(f"{q}_{k}_{s}", pa.float64()) for k in trajectories.KINDS
      for q, s in (("jacobian", "mean"), ("jacobian", "anchor_mean"), ("transitions", "mean"),
                   ("transition_density", "mean"))]

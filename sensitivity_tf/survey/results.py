@@ -6,7 +6,7 @@ holds the trial's identity (key, index, pair), every training hyperparameter and
 final train/test loss and accuracy, generalization gap, number of weights, steps, wall
 times, stop reason, the sensitivity summary (Jacobian norms on test and train points and
 along ellipses, transitions) with the settings they were computed with, and the trial's
-status: ``ok``, ``diverged`` (training hit a non-finite loss; not evaluated) or ``failed``
+status (``run_dir`` is relative to the results directory): ``ok``, ``diverged`` (training hit a non-finite loss; not evaluated) or ``failed``
 (an exception; ``message`` says which).
 """
 

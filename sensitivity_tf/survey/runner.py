@@ -94,7 +94,7 @@ class TrialRunner:
     row: Dict[str, Any] = dict(
         trial_key=trial.key, study=self.study["name"], trial_index=trial.index,
         pair_id=trial.pair_id, pair_factor=trial.factor, pair_role=trial.role,
-        worker=self.worker, run_dir=str(path),
+        worker=self.worker, run_dir=str(path.relative_to(self.results_dir)),
         **{k: trial.config[k] for k in train_config.IDENTITY_FIELDS})
     path.mkdir(parents=True, exist_ok=True)
     with open(path / "attempts.log", "a") as f:  # one line per time a process ran it

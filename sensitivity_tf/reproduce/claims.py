@@ -1,0 +1,160 @@
+"""Claims C1–C13 of SPEC §3: their verdict rules, fixed before any run, and the report.
+
+Every verdict follows from the numbers by the rule written in `RULES` (and copied into the
+report): nothing is hard-coded. The three verdicts:
+
+* ``holds``: the rule's condition is met;
+* ``not enough data``: fewer observations than ``MIN_N`` of that kind (networks, pairs,
+  ellipses, anchors, models); on the small preset this means the preset is too small;
+* ``does not hold``: otherwise (including intervals that straddle the claimed side: absence of
+  evidence for a claim is not a confirmation).
+
+All intervals are 95%: percentile bootstrap (1,000 resamples, seeded) for correlations and
+means, Wilson score intervals for shares of pairs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import pathlib
+from typing import Dict, Iterable, List
+
+from sensitivity_tf import atomic
+
+HOLDS, FAILS, NO_DATA = "holds", "does not hold", "not enough data"
+
+MIN_N = dict(networks=10, pairs=10, ellipses=4, anchors=3, models=5)
+
+STATEMENTS = {
+    "C1": "larger FC nets do not generalize worse",
+    "C2": "final train loss does not predict the generalization gap",
+    "C3": "sensitivity is far lower at training points than in random regions",
+    "C4": "between different-class points the function is more sensitive than within a class",
+    "C5": "training makes regions anisotropic, with training points in low-density zones",
+    "C6": "the Jacobian norm at test points correlates with the generalization gap",
+    "C7": "transitions correlate with the gap less consistently than the Jacobian norm",
+    "C8": "random labels raise the Jacobian norm",
+    "C9": "augmentation lowers the gap, the Jacobian norm and transitions",
+    "C10": "full-batch training raises the Jacobian norm and the gap",
+    "C11": "ReLU gives a lower Jacobian norm and gap than other nonlinearities",
+    "C12": "per-point Jacobian norm predicts per-point generalization",
+    "C13": "factors that hurt generalization raise sensitivity",
+}
+
+RULES = {
+    "C1": "among networks at 100% training accuracy, the 95% interval of Spearman "
+          "ρ(number of weights, gap) lies entirely below +0.25 (any positive association is "
+          "at most weak) [ours]",
+    "C2": "among networks at 100% training accuracy, the 95% interval of Spearman "
+          "ρ(log final train loss, gap) lies within (−0.5, 0.5) [ours]",
+    "C3": "the 95% interval (bootstrap over ellipses) of log10(mean ‖J‖ along random "
+          "ellipses / mean ‖J‖ at the training-point anchors) lies above 1: more than an order "
+          "of magnitude [ours]",
+    "C4": "the 95% intervals of the differences different-class − same-class of the mean "
+          "transitions per loop and of the mean log10 ‖J‖ along the ellipse both lie above 0",
+    "C5": "after training, the Wilson 95% interval of the share of anchors whose code-change "
+          "density within 0.1 R is below the density over the disc of radius R lies above "
+          "1/2, and before training the mean of those density ratios is at least 0.9 [ours]",
+    "C6": "among networks at 100% training accuracy, the 95% intervals of Pearson "
+          "(log10 ‖J‖, gap), Spearman and Kendall all lie above 0 (per dataset; the "
+          "all-datasets row holds iff every dataset's does)",
+    "C7": "on every dataset the Spearman ρ of per-test-point transitions with the gap is "
+          "below that of the Jacobian norm, or on some dataset its 95% interval includes 0",
+    "C8": "the Wilson 95% interval of the share of pairs with ‖J‖(random labels) > "
+          "‖J‖(true labels) lies above 1/2",
+    "C9": "the Wilson 95% intervals of the shares of pairs where the network without "
+          "augmentation has the larger gap, the larger ‖J‖ and the more transitions all lie "
+          "above 1/2",
+    "C10": "the Wilson 95% intervals of the shares of pairs where full batch has the larger "
+           "‖J‖ and the larger gap both lie above 1/2",
+    "C11": "the Wilson 95% intervals of the shares of pairs where the non-ReLU network has "
+           "the larger ‖J‖ and the larger gap both lie above 1/2",
+    "C12": "over trained models, the 95% interval of the mean per-model Spearman "
+           "ρ(‖J(x)‖, loss(x)) lies above 0 and that of the mean per-model ROC-AUC of "
+           "‖J(x)‖ for misclassification lies above 1/2",
+    "C13": "over all factor pairs, the Wilson 95% interval of the share whose Δgap and Δ‖J‖ "
+           "(bad − good variant) have the same sign lies above 1/2",
+}
+
+
+@dataclasses.dataclass
+class ClaimResult:
+  claim: str
+  dataset: str
+  statistic: str          # what was measured, in words, with its value and interval
+  values: Dict            # the numbers (JSON-ready)
+  n: int
+  unit: str               # what n counts
+  verdict: str
+  figure: str
+  paper: str = ""         # what the paper reports, where it gives a number
+
+  @property
+  def statement(self) -> str:
+    return STATEMENTS[self.claim]
+
+  @property
+  def rule(self) -> str:
+    return RULES[self.claim]
+
+  def as_dict(self) -> dict:
+    return dict(dataclasses.asdict(self), statement=self.statement, rule=self.rule)
+
+
+def verdict(condition: bool, n: int, unit: str) -> str:
+  if n < MIN_N[unit]:
+    return NO_DATA
+  return HOLDS if condition else FAILS
+
+
+def above(estimate, threshold: float) -> bool:
+  return math.isfinite(estimate.low) and estimate.low > threshold
+
+
+def below(estimate, threshold: float) -> bool:
+  return math.isfinite(estimate.high) and estimate.high < threshold
+
+
+def write_results(path, results: Iterable[ClaimResult]) -> None:
+  atomic.write_json(path, [r.as_dict() for r in results])
+
+
+def read_results(paths: Iterable[pathlib.Path]) -> List[dict]:
+  out = []
+  for p in paths:
+    out.extend(atomic.read_json(p))
+  order = {c: i for i, c in enumerate(STATEMENTS)}
+  return sorted(out, key=lambda r: (order[r["claim"]], r["dataset"]))
+
+
+def markdown(results: List[dict], preset: str, notes: List[str] = ()) -> str:
+  """The claims report: a summary table, then each claim's rule and numbers."""
+  lines = [f"# Claims report ({preset} preset)", "",
+           "Each verdict follows from the numbers by the rule shown, fixed before any run "
+           "(`sensitivity_tf/reproduce/claims.py`). 95% intervals: bootstrap for correlations "
+           "and means, Wilson for shares of pairs. *not enough data* means fewer than "
+           f"{MIN_N} observations of the kind the claim rests on.", ""]
+  lines += [f"- {n}" for n in notes]
+  lines += ["", "| claim | dataset | verdict | statistic | n | figure |",
+            "|---|---|---|---|---|---|"]
+  for r in results:
+    lines.append(f"| {r['claim']} | {r['dataset']} | **{r['verdict']}** | {r['statistic']} | "
+                 f"{r['n']} {r['unit']} | {r['figure']} |")
+  lines.append("")
+  for claim in STATEMENTS:
+    rows = [r for r in results if r["claim"] == claim]
+    if not rows:
+      continue
+    lines += [f"## {claim}: {STATEMENTS[claim]}", "", f"Rule: {RULES[claim]}.", ""]
+    for r in rows:
+      lines.append(f"- {r['dataset']}: **{r['verdict']}**; {r['statistic']} ({r['n']} "
+                   f"{r['unit']}; figure {r['figure']})"
+                   + (f"; paper: {r['paper']}" if r.get("paper") else ""))
+    lines.append("")
+  return "\n".join(lines)
+
+
+def to_json(results: List[dict]) -> str:
+  return json.dumps(results, indent=2, sort_keys=True, default=float)

@@ -1,0 +1,87 @@
+"""Runs registered experiments and writes the claims report.
+
+Each experiment's claim rows go to ``claims/<experiment>.json`` in the workspace (and its
+extra entries, such as the Kendall τ / Ψ tables, to ``claims/<experiment>_extra.json``);
+``claims.md`` and ``claims.json`` are rebuilt from all of them after every run, so the report
+always covers every experiment run so far at that preset.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Dict, List
+
+from sensitivity_tf import atomic
+from sensitivity_tf.reproduce import claims as claims_lib
+from sensitivity_tf.reproduce.experiments import EXPERIMENTS
+from sensitivity_tf.reproduce.workspace import Workspace
+
+
+def validate_config(cfg) -> None:
+  """One-line ConfigError for an experiment config that cannot run."""
+  from sensitivity_tf import train_config
+  from sensitivity_tf.data import registry
+  if cfg.experiment not in EXPERIMENTS:
+    raise train_config.ConfigError(f"experiment={cfg.experiment!r} is invalid; allowed: "
+                                   f"{', '.join(EXPERIMENTS)}")
+  for d in cfg.datasets:
+    if d not in registry.DATASETS:
+      raise train_config.ConfigError(f"dataset={d!r} is invalid; allowed: "
+                                     f"{', '.join(registry.DATASETS)}")
+  if "network" in cfg:
+    net = train_config.default_config()
+    net.update(cfg.network.to_dict())
+    train_config.validate(net)
+  if "evaluation" in cfg:
+    from sensitivity_tf import evaluation
+    evaluation.EvaluationSettings(**cfg.evaluation.to_dict()).validate()
+
+
+def run_experiment(name: str, cfg, ws: Workspace) -> Dict:
+  module = EXPERIMENTS[name]
+  start = time.time()
+  results, extras = module.run(cfg, ws)
+  claims_lib.write_results(ws.path("claims", f"{name}.json"), results)
+  atomic.write_json(ws.path("claims", f"{name}_extra.json"), extras)
+  write_report(ws)
+  return dict(experiment=name, results=results, wall_secs=time.time() - start)
+
+
+def _format_extra(entry: dict) -> List[str]:
+  lines = [f"### {entry['dataset']}: {entry['population']} ({entry['n']} networks)", "",
+           "| measure | Kendall τ with the gap | granulated Kendall Ψ |", "|---|---|---|"]
+  psi = entry["psi"]
+  for measure, tau in entry["kendall"].items():
+    cell = ("refused" if "refused" in psi
+            else f"{psi[measure]['psi']:.3f} (" + ", ".join(
+                f"ψ_{k} {v:.2f}" for k, v in psi[measure].items() if k != "psi") + ")")
+    lines.append(f"| {measure} | {tau:.3f} | {cell} |" if not math.isnan(tau)
+                 else f"| {measure} | n/a | {cell} |")
+  if "refused" in psi:
+    lines += ["", f"Ψ refused: {psi['refused']}."]
+  return lines + [""]
+
+
+def write_report(ws: Workspace) -> None:
+  paths = sorted(p for p in ws.path("claims", "x").parent.glob("*.json")
+                 if not p.name.endswith("_extra.json"))
+  results = claims_lib.read_results(paths)
+  notes = ["CIFAR-10 here is the JPEG quality-75 copy (`../shared/data`): close to, not equal "
+           "to, results on the original bytes. CIFAR-100 has no offline copy here.",
+           f"Workspace: `{ws.root}`; figures in `{ws.root / 'figures'}`."]
+  text = claims_lib.markdown(results, ws.preset, notes)
+  extra_paths = sorted(ws.path("claims", "x").parent.glob("*_extra.json"))
+  extras = [e for p in extra_paths for e in atomic.read_json(p)]
+  if extras:
+    text += ("\n## Beyond the paper: Kendall τ and granulated Kendall Ψ (Jiang et al. 2020)\n\n"
+             "τ between each measure and the generalization gap over the networks; Ψ, the mean "
+             "over varied hyperparameters of the per-hyperparameter τ with all others fixed, "
+             "only where the networks form a complete grid.\n\n")
+    for entry in extras:
+      text += "\n".join(_format_extra(entry)) + "\n"
+  atomic.write_bytes(ws.path("claims.md"), text.encode())
+  atomic.write_bytes(ws.path("claims.json"),
+                     json.dumps(dict(preset=ws.preset, claims=results, extras=extras),
+                                indent=2, sort_keys=True, default=float).encode())

@@ -1,0 +1,106 @@
+"""regions: 2-D slices through three training points, each pixel coloured by the code of the
+last hidden layer, before and after training (claim C5)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sensitivity_tf import atomic
+from sensitivity_tf import regions as regions_lib
+from sensitivity_tf import train_config
+from sensitivity_tf import train_run
+from sensitivity_tf import trajectories as trajectories_lib
+from sensitivity_tf.reproduce import claims as claims_lib
+from sensitivity_tf.reproduce import figures
+from sensitivity_tf.reproduce import statistics
+from matplotlib import patches  # noqa: E402  (after figures, which picks the backend)
+
+NAME = "regions"
+CLAIMS = ("C5",)
+PAPER = "after training, training points sit in regions of low code-change density"
+
+
+def compute(cfg, ws, dataset):
+  """Region images before and after training on ``cfg.num_slices`` slices; cached as one
+  .npz table (so redrawing never recomputes, let alone retrains)."""
+  path = ws.path(dataset, "tables", f"regions_r{cfg.resolution}_n{cfg.num_slices}_s{cfg.seed}.npz")
+  run = ws.network("regions", dict(cfg.network.to_dict(), dataset=dataset))
+  if path.is_file():
+    with np.load(path) as f:
+      return dict(f), run
+  c = train_config.default_config()
+  c.update(run.config()["config"])
+  c.data_dir = c.data_dir or ws.data_dir
+  ds = train_run.load_dataset(c)
+  trained, initial = run.load_model(), regions_lib.initial_model(run)
+  rng = np.random.default_rng([cfg.seed, 5])
+  out = {"before": [], "after": [], "near_before": [], "near_after": [], "avg_before": [],
+         "avg_after": [], "anchors_uv": [], "radius": []}
+  for _ in range(cfg.num_slices):
+    idx = trajectories_lib.class_anchors(ds.y_train_true, False, rng)
+    s = regions_lib.Slice.through(*ds.x_train[idx], resolution=cfg.resolution)
+    for when, model in (("before", initial), ("after", trained)):
+      image = regions_lib.code_image(model, s)
+      near, average = regions_lib.density_ratio(image, s)
+      out[when].append(image)
+      out[f"near_{when}"].append(near)
+      out[f"avg_{when}"].append(average)
+    out["anchors_uv"].append(s.anchors_uv)
+    out["radius"].append(s.radius)
+  out = {k: np.asarray(v) for k, v in out.items()}
+  atomic.write_npz(path, **out)
+  return out, run
+
+
+def analyze_dataset(dataset, data):
+  after = (data["near_after"] / data["avg_after"][:, None]).ravel()
+  before = (data["near_before"] / data["avg_before"][:, None]).ravel()
+  share = statistics.binomial_interval(int((after < 1).sum()), len(after))
+  condition = claims_lib.above(share, 0.5) and float(np.mean(before)) >= 0.9
+  return claims_lib.ClaimResult(
+      "C5", dataset, f"near-anchor / disc code-change density: after training mean "
+      f"{after.mean():.2f}, share of anchors below 1 {share.text()}; before training mean "
+      f"{before.mean():.2f}", dict(after=after.tolist(), before=before.tolist(),
+                                   share_below=share.as_dict()), len(after), "anchors",
+      claims_lib.verdict(condition, len(after), "anchors"), f"{NAME}_{dataset}", PAPER)
+
+
+def run(cfg, ws):
+  results = []
+  for dataset in cfg.datasets:
+    data, run_dir = compute(cfg, ws, dataset)
+    results.append(analyze_dataset(dataset, data))
+    metrics = run_dir.metrics()
+    draw(data, ws.figure(NAME, dataset), dataset, ws.preset,
+         f"1 network, train acc. {metrics['train_accuracy']:.3f}")
+  return results, []
+
+
+def _colors(image):
+  rng = np.random.default_rng(0)
+  palette = rng.random((int(image.max()) + 1, 3)) * 0.75 + 0.2
+  return palette[image]
+
+
+def draw(data, path, dataset, preset, network_text):
+  fig, axes = figures.subplots(1, 2, width=4.0, height=4.0)
+  radius = float(data["radius"][0])
+  half = 1.3 * radius
+  for ax, when in zip(axes[0], ("before", "after")):
+    image = data[when][0]
+    ax.imshow(_colors(image), extent=(-half, half, half, -half), interpolation="nearest")
+    anchors = data["anchors_uv"][0]
+    ax.scatter(anchors[:, 0], anchors[:, 1], c="k", s=18, marker="o")
+    for au, av in anchors:
+      ax.add_patch(patches.Circle((au, av), 0.1 * radius, fill=False,
+                                                          lw=0.8, color="k"))
+    ax.add_patch(patches.Circle((0, 0), radius, fill=False, lw=0.8,
+                                                        ls="--", color="k"))
+    ratio = (data[f"near_{when}"][0] / data[f"avg_{when}"][0]).mean()
+    ax.set_title(f"{when} training: {len(np.unique(image))} regions; near-anchor / disc "
+                 f"density {ratio:.2f}", fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+  figures.paper_note(axes[0, 1], PAPER)
+  figures.title(fig, NAME, dataset, network_text + ", last hidden layer codes", preset)
+  return figures.save(fig, path)

@@ -1,0 +1,182 @@
+"""The statistics behind the claims: correlations with bootstrap intervals, binomial
+intervals, ROC-AUC, and the granulated Kendall coefficient Ψ.
+
+* `correlations`: Pearson, Spearman and Kendall's τ (τ-b) of two samples, each with a
+  percentile bootstrap 95% interval (``num_bootstrap`` resamples of the pairs, seeded).
+* `binomial_interval`: the Wilson score interval of a proportion.
+* `roc_auc`: the probability that a random positive scores above a random negative (ties
+  count one half), i.e. the Mann-Whitney statistic.
+* `granulated_kendall` (Jiang et al. 2020, "Fantastic generalization measures and where to
+  find them", §4): for each varied hyperparameter i, the mean over all settings of the
+  *other* hyperparameters of Kendall's τ between a measure and the generalization gap over
+  the values of i alone; Ψ is the mean of these ψ_i. It is only defined on a complete grid,
+  and anything else is refused with `IncompleteGridError`. Several seeds in a cell are
+  averaged first [ours].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from typing import Dict, List, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+CONFIDENCE = 0.95
+
+
+@dataclasses.dataclass
+class Estimate:
+  value: float
+  low: float
+  high: float
+  n: int
+
+  def as_dict(self) -> dict:
+    return dataclasses.asdict(self)
+
+  def text(self, digits: int = 2) -> str:
+    return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+
+def _kendall(x, y) -> float:
+  return float(scipy_stats.kendalltau(x, y).statistic)
+
+
+def _spearman(x, y) -> float:
+  return float(scipy_stats.spearmanr(x, y).statistic)
+
+
+def _pearson(x, y) -> float:
+  return float(np.corrcoef(x, y)[0, 1])
+
+
+STATISTICS = {"pearson": _pearson, "spearman": _spearman, "kendall": _kendall}
+
+
+def bootstrap(fn, x, y, num_bootstrap: int = 1000, seed: int = 0) -> Estimate:
+  """``fn(x, y)`` and its percentile bootstrap 95% interval over resampled pairs."""
+  x, y = np.asarray(x, float), np.asarray(y, float)
+  n = len(x)
+  value = fn(x, y) if n >= 3 else math.nan
+  if n < 3:
+    return Estimate(value, math.nan, math.nan, n)
+  rng = np.random.default_rng(seed)
+  draws = []
+  for _ in range(num_bootstrap):
+    idx = rng.integers(0, n, n)
+    if np.ptp(x[idx]) == 0 or np.ptp(y[idx]) == 0:
+      continue  # a resample with a constant side has no correlation
+    draws.append(fn(x[idx], y[idx]))
+  alpha = (1 - CONFIDENCE) / 2
+  low, high = np.quantile(draws, [alpha, 1 - alpha]) if draws else (math.nan, math.nan)
+  return Estimate(float(value), float(low), float(high), n)
+
+
+def correlations(x, y, num_bootstrap: int = 1000, seed: int = 0) -> Dict[str, Estimate]:
+  """Pearson, Spearman and Kendall of (x, y), each with a bootstrap 95% interval."""
+  x, y = np.asarray(x, float), np.asarray(y, float)
+  keep = np.isfinite(x) & np.isfinite(y)
+  return {name: bootstrap(fn, x[keep], y[keep], num_bootstrap, seed)
+          for name, fn in STATISTICS.items()}
+
+
+def binomial_interval(successes: int, n: int) -> Estimate:
+  """Proportion successes/n with its Wilson score 95% interval."""
+  if n == 0:
+    return Estimate(math.nan, math.nan, math.nan, 0)
+  z = scipy_stats.norm.ppf(1 - (1 - CONFIDENCE) / 2)
+  p = successes / n
+  center = (p + z * z / (2 * n)) / (1 + z * z / n)
+  half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+  return Estimate(p, max(0.0, center - half), min(1.0, center + half), n)
+
+
+def roc_auc(scores, positive) -> float:
+  """P(score of a random positive > score of a random negative), ties counted 1/2."""
+  scores = np.asarray(scores, float)
+  positive = np.asarray(positive, bool)
+  n_pos, n_neg = positive.sum(), (~positive).sum()
+  if n_pos == 0 or n_neg == 0:
+    return math.nan
+  ranks = scipy_stats.rankdata(scores)
+  return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def mean_interval(values, num_bootstrap: int = 1000, seed: int = 0) -> Estimate:
+  """Mean of ``values`` with its percentile bootstrap 95% interval."""
+  v = np.asarray(values, float)
+  v = v[np.isfinite(v)]
+  if len(v) < 2:
+    return Estimate(float(v.mean()) if len(v) else math.nan, math.nan, math.nan, len(v))
+  rng = np.random.default_rng(seed)
+  means = v[rng.integers(0, len(v), (num_bootstrap, len(v)))].mean(axis=1)
+  alpha = (1 - CONFIDENCE) / 2
+  low, high = np.quantile(means, [alpha, 1 - alpha])
+  return Estimate(float(v.mean()), float(low), float(high), len(v))
+
+
+def two_sample_interval(fn, a, b, num_bootstrap: int = 1000, seed: int = 0) -> Estimate:
+  """``fn(a, b)`` of two independent samples, with a percentile bootstrap 95% interval
+  (each sample resampled on its own)."""
+  a = np.asarray(a, float)
+  b = np.asarray(b, float)
+  a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+  n = min(len(a), len(b))
+  if n < 2:
+    return Estimate(fn(a, b) if n else math.nan, math.nan, math.nan, n)
+  rng = np.random.default_rng(seed)
+  draws = [fn(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
+           for _ in range(num_bootstrap)]
+  alpha = (1 - CONFIDENCE) / 2
+  low, high = np.quantile(draws, [alpha, 1 - alpha])
+  return Estimate(float(fn(a, b)), float(low), float(high), n)
+
+
+def mean_difference(a, b) -> float:
+  return float(np.mean(a) - np.mean(b))
+
+
+def log10_mean_ratio(a, b) -> float:
+  return float(np.log10(np.mean(a)) - np.log10(np.mean(b)))
+
+
+class IncompleteGridError(ValueError):
+  """Ψ was asked of results that do not form a complete grid (one-line message)."""
+
+
+def granulated_kendall(frame: pd.DataFrame, factors: Sequence[str], measure: str,
+                       target: str = "generalization_gap") -> Dict[str, float]:
+  """ψ_i for each factor i and their mean Ψ (key ``"psi"``), Jiang et al. (2020).
+
+  ``frame`` holds one row per trained network; its ``factors`` columns must form a
+  complete grid (every combination of their observed values present).
+  """
+  if not factors:
+    raise IncompleteGridError("no varied hyperparameters: Ψ needs a grid")
+  values = {f: sorted(frame[f].unique()) for f in factors}
+  cells = frame.groupby(list(factors))[[measure, target]].mean()
+  expected = list(itertools.product(*values.values()))
+  missing = [c for c in expected if (c if len(factors) > 1 else c[0]) not in cells.index]
+  if missing or any(len(v) < 2 for v in values.values()):
+    raise IncompleteGridError(
+        f"not a complete grid over {list(factors)}: {len(missing)} of {len(expected)} cells "
+        "missing" + ("" if missing else ", or a factor has a single value")
+        + "; Ψ is computed only on the factorial grid study (survey_grid)")
+  cells = cells.reset_index()
+  out = {}
+  for f in factors:
+    others = [g for g in factors if g != f]
+    taus: List[float] = []
+    groups = cells.groupby(others) if others else [((), cells)]
+    for _, group in groups:
+      if group[measure].nunique() > 1 and group[target].nunique() > 1:
+        taus.append(_kendall(group[measure], group[target]))
+      else:
+        taus.append(0.0)  # no ordering to agree with: τ contributes nothing
+    out[f] = float(np.mean(taus))
+  out["psi"] = float(np.mean([out[f] for f in factors]))
+  return out

@@ -1,0 +1,101 @@
+"""Where a reproduction keeps what it ran, and how it runs only what is missing.
+
+Layout under the workspace root (default ``results/reproduce/<preset>``)::
+
+    <dataset>/studies/<study>/     a survey (bin/survey layout: table/, runs/, study.json)
+    <dataset>/networks/<name>/     single trained networks (bin/train layout + sensitivity/)
+    <dataset>/tables/              tables an experiment computed itself (e.g. region images)
+    figures/<experiment>[_<dataset>].png|pdf
+    claims/<experiment>.json       the experiment's claim rows; claims.md / claims.json merge them
+
+Everything here is resumable and cached: a survey never redoes a row, a finished network is
+never retrained, a finished evaluation is reused, so running an experiment again only
+re-analyses the saved tables and redraws.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Callable, Optional
+
+import pandas as pd
+
+from sensitivity_tf import evaluation
+from sensitivity_tf import run_dir as run_dir_lib
+from sensitivity_tf import train_config
+from sensitivity_tf import train_run
+from sensitivity_tf.survey import design as design_lib
+from sensitivity_tf.survey import driver
+from sensitivity_tf.survey import results as results_lib
+from sensitivity_tf.survey import study as study_lib
+
+
+class Workspace:
+
+  def __init__(self, root, preset: str, data_dir: Optional[str] = None, progress: bool = True,
+               log: Callable[[str], None] = print):
+    self.root = pathlib.Path(root)
+    self.preset = preset
+    self.data_dir = data_dir or ""
+    self.progress = progress
+    self.log = log
+
+  def path(self, *parts) -> pathlib.Path:
+    p = self.root.joinpath(*parts)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+  def figure(self, experiment: str, dataset: Optional[str] = None) -> pathlib.Path:
+    """Figure path without extension (PNG and PDF are written beside each other)."""
+    return self.path("figures", experiment + (f"_{dataset}" if dataset else ""))
+
+  # ------------------------------------------------------------------ surveys
+  def study(self, study) -> pd.DataFrame:
+    """Runs (or finishes) a study in this workspace; returns its rows (this study's trials
+    only)."""
+    s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
+    s["data_dir"] = s.get("data_dir") or self.data_dir
+    s = study_lib.validate(s)
+    results_dir = self.path(s["dataset"], "studies", s["name"])
+    summary = driver.run_survey(s, results_dir, progress=self.progress,
+                                log=lambda m: self.log(m))
+    if summary["missing"]:
+      raise RuntimeError(f"study {s['name']} on {s['dataset']}: {summary['missing']} trials "
+                         "without a row")
+    return self.study_rows(s)
+
+  def study_rows(self, study) -> pd.DataFrame:
+    s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
+    s["data_dir"] = s.get("data_dir") or self.data_dir
+    settings = study_lib.evaluation_settings(s)
+    keys = {t.key for t in design_lib.build_trials(s, settings.settings_id)}
+    frame = results_lib.table(self.root / s["dataset"] / "studies" / s["name"]).read()
+    return frame[frame.trial_key.isin(keys)].reset_index(drop=True)
+
+  def grow_study(self, study, enough: Callable[[pd.DataFrame], bool], max_models: int,
+                 step: int) -> pd.DataFrame:
+    """Runs a random-design study, adding ``step`` networks at a time (its trial list is
+    prefix-stable in ``num_models``) until ``enough(rows)`` or ``max_models``."""
+    s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
+    while True:
+      rows = self.study(s)
+      if enough(rows) or s["num_models"] >= max_models:
+        return rows
+      s["num_models"] = min(max_models, s["num_models"] + step)
+      self.log(f"{s['name']} on {s['dataset']}: not enough yet; growing to {s['num_models']} "
+               "networks")
+
+  # ------------------------------------------------------------------ single networks
+  def network(self, name: str, overrides: dict,
+              settings: Optional[evaluation.EvaluationSettings] = None
+              ) -> run_dir_lib.RunDirectory:
+    """Trains (or reuses) one network, evaluates it when ``settings`` are given."""
+    cfg = train_config.default_config()
+    cfg.update(dict(progress=False, data_dir=self.data_dir), **overrides)
+    train_config.validate(cfg)
+    path = self.path(cfg.dataset, "networks", name)
+    train_run.train(cfg, path, log=lambda m: None)
+    run = run_dir_lib.RunDirectory(path)
+    if settings is not None:
+      evaluation.evaluate_run(run, settings)
+    return run
