@@ -28,6 +28,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+# The test suite's independent float64 oracle, for the accuracy column.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 from sensitivity_tf import cli  # noqa: E402  (quiet TensorFlow start-up)
 import numpy as np  # noqa: E402
@@ -35,6 +37,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from sensitivity_tf import jacobian, models, trajectories, transitions  # noqa: E402
+import oracles  # noqa: E402
 
 flags.DEFINE_integer("repeats", 5, "Interleaved repetitions.")
 FLAGS = flags.FLAGS
@@ -65,22 +68,9 @@ def direct_flops(d, k):
 
 
 def oracle(model, x):
-  ws = [(l.kernel.numpy().astype(np.float64), l.bias.numpy().astype(np.float64))
-        for l in models.hidden_layers(model) + [model.get_layer("logits")]]
-  xt = tf.constant(x.astype(np.float64))
-  with tf.GradientTape() as tape:
-    tape.watch(xt)
-    h = xt
-    for i, (w, b) in enumerate(ws):
-      h = h @ w + b
-      if i < len(ws) - 1:
-        h = tf.nn.relu(h)
-  g = tape.batch_jacobian(h, xt).numpy()
-  f = h.numpy()
-  f = f - f.max(1, keepdims=True)
-  p = np.exp(f - np.log(np.exp(f).sum(1, keepdims=True)))
-  rows = p[:, :, None] * np.einsum("bj,bkjd->bkd", p, g[:, :, None, :] - g[:, None, :, :])
-  return np.sqrt((rows ** 2).sum(axis=(1, 2)))
+  """float64 batch_jacobian of the logits and the SPEC §1.1 contraction (tests/oracles.py)."""
+  g, logits = oracles.logit_jacobian64(model, x, "relu")
+  return oracles.spec_contraction_norms(g, logits)
 
 
 def make_methods(model, x, batch, k):

@@ -2,6 +2,8 @@
 
 import os
 import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -45,3 +47,19 @@ def tiny_dataset(n_train=60, n_test=30, image_shape=(4, 4, 1), num_classes=3, se
   train = synthetic_images(n_train, image_shape, num_classes, seed)
   test = synthetic_images(n_test, image_shape, num_classes, seed + 1)
   return registry.preprocess(spec, train, test, "synthetic", **options)
+
+
+def run_bin(name, *args, timeout=600):
+  """Runs bin/<name> in a subprocess from the repository root."""
+  env = dict(os.environ, PYTHONUNBUFFERED="1")
+  return subprocess.run([sys.executable, str(REPO / "bin" / name), *args], capture_output=True,
+                        text=True, timeout=timeout, env=env, cwd=REPO)
+
+
+def assert_one_line_error(test, proc, message):
+  """Exit status 2 and exactly one stderr line, containing ``message``, no traceback."""
+  test.assertEqual(proc.returncode, 2, proc.stderr)
+  lines = proc.stderr.strip().splitlines()
+  test.assertLen(lines, 1, proc.stderr)
+  test.assertIn(message, lines[0])
+  test.assertNotIn("Traceback", proc.stderr)

@@ -56,8 +56,8 @@ def log_softmax64(f):
   return f - m - np.log(np.exp(f - m).sum(axis=-1, keepdims=True))
 
 
-def logit_jacobian64(model, x, name):
-  """float64 `batch_jacobian` of the logits, (B, K, d), and the float64 logits."""
+def _jacobian64(model, x, name, softmax=False):
+  """float64 `batch_jacobian` of the logits (or of tf.nn.softmax of them) and the logits."""
   ws = weights64(model)
   xt = tf.constant(np.asarray(x, np.float64))
   with tf.GradientTape() as tape:
@@ -67,7 +67,13 @@ def logit_jacobian64(model, x, name):
       h = h @ w + b
       if i < len(ws) - 1:
         h = TF_FNS[name](h)
-  return tape.batch_jacobian(h, xt).numpy(), h.numpy()
+    out = tf.nn.softmax(h) if softmax else h
+  return tape.batch_jacobian(out, xt).numpy(), h.numpy()
+
+
+def logit_jacobian64(model, x, name):
+  """float64 `batch_jacobian` of the logits, (B, K, d), and the float64 logits."""
+  return _jacobian64(model, x, name)
 
 
 def spec_contraction_norms(g, logits):
@@ -86,17 +92,7 @@ def naive_norms(g, logits):
 
 def tf_softmax_jacobian_norms(model, x, name):
   """TensorFlow's own softmax gradient: float64 batch_jacobian of tf.nn.softmax."""
-  ws = weights64(model)
-  xt = tf.constant(np.asarray(x, np.float64))
-  with tf.GradientTape() as tape:
-    tape.watch(xt)
-    h = xt
-    for i, (w, b) in enumerate(ws):
-      h = h @ w + b
-      if i < len(ws) - 1:
-        h = TF_FNS[name](h)
-    p = tf.nn.softmax(h)
-  j = tape.batch_jacobian(p, xt).numpy()
+  j, _ = _jacobian64(model, x, name, softmax=True)
   return np.sqrt((j ** 2).sum(axis=(1, 2)))
 
 

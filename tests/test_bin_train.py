@@ -3,20 +3,12 @@
 import json
 import os
 import pathlib
-import subprocess
-import sys
 import tempfile
 
 import tensorflow as tf
 from absl.testing import parameterized
 
-from conftest import MNIST_NPZ, REPO
-
-
-def run_bin(name, *args, timeout=600):
-  env = dict(os.environ, PYTHONUNBUFFERED="1")
-  return subprocess.run([sys.executable, str(REPO / "bin" / name), *args], capture_output=True,
-                        text=True, timeout=timeout, env=env, cwd=REPO)
+from conftest import MNIST_NPZ, assert_one_line_error, run_bin
 
 
 class BinTrainTest(parameterized.TestCase, tf.test.TestCase):
@@ -77,11 +69,7 @@ class BinTrainTest(parameterized.TestCase, tf.test.TestCase):
                    timeout=120)
     if flag.startswith("--data_dir"):
       message = message.replace("fashion_mnist", "mnist")
-    self.assertEqual(proc.returncode, 2, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    self.assertLen(lines, 1, proc.stderr)
-    self.assertIn("error: " + message, lines[0])
-    self.assertNotIn("Traceback", proc.stderr)
+    assert_one_line_error(self, proc, "error: " + message)
 
 
 if __name__ == "__main__":

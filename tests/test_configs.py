@@ -7,6 +7,7 @@ from absl.testing import parameterized
 
 from conftest import REPO
 from sensitivity_tf import train_config
+from sensitivity_tf.reproduce import driver
 from sensitivity_tf.survey import study
 
 CONFIGS = sorted(p for p in (REPO / "configs").glob("*.py") if not p.name.startswith("_"))
@@ -19,8 +20,14 @@ def load_module(path):
   return module
 
 
+def validate_experiment(cfg):
+  driver.validate_config(cfg)
+  return cfg
+
+
 VALIDATORS = {"train": lambda cfg: train_config.merge(cfg, {}),
-              "survey": lambda cfg: study.validate(cfg)}
+              "survey": lambda cfg: study.validate(cfg),
+              "reproduce": validate_experiment}
 
 
 def validator_for(path):
@@ -31,6 +38,10 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
 
   def test_configs_exist(self):
     self.assertNotEmpty(CONFIGS)
+    from sensitivity_tf.reproduce.experiments import EXPERIMENTS
+    names = {p.stem for p in CONFIGS}
+    for experiment in EXPERIMENTS:  # every registered experiment has its config
+      self.assertIn(f"reproduce_{experiment}", names)
 
   @parameterized.named_parameters((p.stem, p) for p in CONFIGS)
   def test_builds_validates_and_documents(self, path):
@@ -40,6 +51,8 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
     validate = validator_for(path)
     full, quick = validate(module.get_config()), validate(module.get_config("quick"))
     self.assertNotEqual(dict(full), dict(quick))
+    if path.stem.startswith("reproduce_"):
+      self.assertEqual(module.get_config().experiment, path.stem[len("reproduce_"):])
     with self.assertRaisesRegex(ValueError, "no-such-mode"):
       module.get_config("no-such-mode")
 

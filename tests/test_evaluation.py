@@ -14,7 +14,7 @@ import tensorflow as tf
 from conftest import tiny_dataset
 from sensitivity_tf import evaluation, jacobian, run_dir, train_config, train_run, transitions
 from sensitivity_tf.row_table import RowTable
-from test_bin_train import run_bin
+from conftest import assert_one_line_error, run_bin
 
 SMALL = evaluation.EvaluationSettings(num_samples=384, bins=32, ellipses_per_kind=3,
                                       ellipse_jacobian_samples=24, test_point_ellipses=5,
@@ -167,11 +167,7 @@ class BinEvaluateTest(tf.test.TestCase):
                            ([d], "not a run directory"),
                            ([out, "--num_samples=100"], "num_samples=100 is invalid"),
                            ([], "no run directory given")):
-        proc = run_bin("evaluate_sensitivity", *bad)
-        self.assertEqual(proc.returncode, 2, proc.stderr)
-        lines = proc.stderr.strip().splitlines()
-        self.assertLen(lines, 1, proc.stderr)
-        self.assertIn(message, lines[0])
+        assert_one_line_error(self, run_bin("evaluate_sensitivity", *bad), message)
 
 
 if __name__ == "__main__":

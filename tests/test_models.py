@@ -8,16 +8,8 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import parameterized
 
+from oracles import NUMPY_FNS
 from sensitivity_tf import models, nonlinearities
-
-NUMPY_FNS = {
-    "relu": lambda z: np.maximum(z, 0),
-    "relu6": lambda z: np.clip(z, 0, 6),
-    "hard_tanh": lambda z: np.clip(z, -1, 1),
-    "hard_sigmoid": lambda z: np.clip(z + 3, 0, 6) / 6,
-    "tanh": np.tanh,
-}
-
 
 class ModelTest(parameterized.TestCase, tf.test.TestCase):
 
