@@ -1,8 +1,9 @@
-"""Paired factor study: full batch (SPEC §2, claims C8-C11 and C13).
+"""Paired factor study: full batch (SPEC §2; claims C10, C13).
 
 Command:   bin/survey --config=configs/survey_pairs_full_batch.py --preset=small [--dataset=mnist]
-Design:    pairs of networks identical in every hyperparameter and seed except the factor
-           (see sensitivity_tf.survey.design.FACTORS); the rest drawn from the default space.
+Design:    pairs of networks identical in every hyperparameter and seed except the factor,
+           the rest drawn from the default space. "bad" variant: full-batch training;
+           "good" variant: the drawn mini-batch size (32, 128 or 512).
 Runtime:   tiny: 2 pairs, about 10 s; small: 24 pairs (48 networks) on a 1,000-example
            subset, about 6 min (estimated from the 452-478 networks/hour measured for the
            default study on this project's 2-core machine); paper: 250 pairs on full data.

@@ -26,7 +26,7 @@ TRAJECTORY_NETWORK = {
 TRAJECTORY_EVALUATION = {
     "tiny": dict(test_points=200, num_samples=96, bins=16, ellipses_per_kind=4,
                  ellipse_jacobian_samples=24, test_point_ellipses=0),
-    "small": dict(test_points=1000, ellipses_per_kind=8, test_point_ellipses=0),
+    "small": dict(test_points=1000, ellipses_per_kind=16, test_point_ellipses=0),
     "paper": dict(ellipses_per_kind=32, test_point_ellipses=0),
 }
 REGIONS_NETWORK = {
@@ -34,8 +34,8 @@ REGIONS_NETWORK = {
     "small": dict(depth=3, width=128, train_subset=2000, max_steps=3000, eval_every=100),
     "paper": dict(depth=3, width=128, train_subset=0, max_steps=50000, eval_every=0),
 }
-REGIONS_GRID = {"tiny": dict(num_slices=2, resolution=48), "small": dict(num_slices=4,
-                resolution=200), "paper": dict(num_slices=16, resolution=400)}
+REGIONS_GRID = {"tiny": dict(num_slices=2, resolution=48), "small": dict(num_slices=12,
+                resolution=200), "paper": dict(num_slices=32, resolution=400)}
 
 
 def experiment_config(experiment: str, preset: str) -> ml_collections.ConfigDict:
