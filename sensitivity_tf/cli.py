@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, Dict, Tuple, Type
+from typing import Callable, Dict, List, Optional, Tuple, Type
 
 from absl import app
 from absl import flags
@@ -59,11 +59,34 @@ def fail(message: str) -> None:
   sys.exit(EXIT_USAGE)
 
 
+def _last_line(message: str) -> str:
+  """The line of a multi-line error that says what went wrong (config_flags' errors carry a
+  traceback or a list of attempts before it), without the exception's class name."""
+  lines = [line.strip() for line in message.splitlines() if line.strip()]
+  if not lines:
+    return "invalid flags"
+  head, sep, tail = lines[-1].partition(": ")
+  return tail if sep and "." in head and " " not in head else lines[-1]
+
+
 def _parse_flags(argv):
   try:
-    return flags.FLAGS(argv)
+    argv = flags.FLAGS(argv)
   except flags.Error as e:
-    fail(str(e).splitlines()[0])
+    first = str(e).splitlines()[0]
+    where = first.split(": ", 1)[0] if first.startswith("flag --") else None
+    fail(f"{where}: {_last_line(str(e))}" if where and first.endswith(":") else first)
+  except (AttributeError, KeyError) as e:  # config_flags: --config.<field> not in the config
+    field = _last_line(str(e)).strip("\"'")
+    fail(f"--config.{field}: the config has no field {field!r}; see its get_config()")
+  for name, flag in flags.FLAGS._flags().items():  # config files load lazily; load them now
+    if type(flag).__name__ == "_ConfigFlag" and flag.present:
+      try:
+        getattr(flags.FLAGS, name).keys()
+      except Exception as e:  # noqa: BLE001 (config_flags raises IOError, ValueError, ...)
+        fail(f"flag --{name}={flag.serialize().split('=', 1)[-1]}: "
+             f"{_last_line(str(e.__cause__ or e))}")
+  return argv
 
 
 def run(main: Callable) -> None:
@@ -101,3 +124,22 @@ def define_fields(fields: Dict[str, tuple], string_fields=()) -> None:
       flags.DEFINE_float(name, default, help_text)
     else:
       flags.DEFINE_string(name, default, help_text)
+
+
+def apply_preset(argv: List[str]) -> List[str]:
+  """``--preset=X`` means ``--config=<file>:X`` (config_flags passes X to get_config)."""
+  preset = next((a.split("=", 1)[1] for a in argv if a.startswith("--preset=")), None)
+  if preset is None:
+    return argv
+  return [a.split(":", 1)[0] + ":" + preset if a.startswith("--config=") else a for a in argv]
+
+
+def load_config_file(path: str, argument: Optional[str] = None):
+  """``get_config(argument)`` of a Python config file, as ``--config=path:argument`` would."""
+  import importlib.util
+  spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0],
+                                                path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config() if argument is None else module.get_config(argument)
+

@@ -15,7 +15,7 @@ import pandas as pd
 import tensorflow as tf
 from absl.testing import parameterized
 
-from conftest import REPO
+from conftest import REPO, assert_one_line_error, run_bin
 from sensitivity_tf import train_config, train_run
 from sensitivity_tf.row_table import RowTable
 from sensitivity_tf.survey import design, driver, results, space, study, tuner
@@ -277,6 +277,20 @@ class ProcessesTest(tf.test.TestCase):
       out, err = w.communicate(timeout=120)
       self.assertEqual(w.returncode, 2, err[-2000:])
       self.assertIn("error: no keras-tuner chief answered at 127.0.0.1", err)
+
+
+class BinSurveyFlagsTest(tf.test.TestCase):
+
+  def test_bad_flags_fail_with_one_line(self):
+    for flags, message in (
+        ([], "--config is required"),
+        (["--config=configs/nope.py"], "No such file or directory: 'configs/nope.py'"),
+        (["--config=configs/survey_default.py", "--preset=huge"], "preset='huge' is invalid"),
+        (["--config=configs/survey_default.py", "--config.nosuch=1"],
+         "the config has no field 'nosuch'"),
+        (["--config=configs/survey_default.py", "--dataset=svhn"], "svhn")):
+      assert_one_line_error(self, run_bin("survey", *flags, "--results_dir=/nonexistent/x",
+                                          timeout=120), message)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,110 @@
+"""bin/reproduce's experiments end to end on the tiny preset: figures, claim rows, report,
+and redrawing without retraining."""
+
+import json
+import os
+import pathlib
+import tempfile
+from unittest import mock
+
+import tensorflow as tf
+
+from sensitivity_tf import train_run
+from sensitivity_tf.reproduce import claims, driver, presets
+from sensitivity_tf.reproduce.experiments import EXPERIMENTS
+from sensitivity_tf.reproduce.workspace import Workspace
+from conftest import assert_one_line_error, run_bin
+
+
+class ExperimentsTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.tmp = tempfile.TemporaryDirectory()
+    cls.ws = Workspace(cls.tmp.name, "tiny", progress=False, log=lambda *_: None)
+    cls.first = {name: driver.run_experiment(name, presets.experiment_config(name, "tiny"),
+                                             cls.ws) for name in EXPERIMENTS}
+
+  @classmethod
+  def tearDownClass(cls):
+    cls.tmp.cleanup()
+    super().tearDownClass()
+
+  def test_each_experiment_writes_figures_and_claim_rows(self):
+    root = pathlib.Path(self.tmp.name)
+    for name, module in EXPERIMENTS.items():
+      pngs = list((root / "figures").glob(f"{name}*.png"))
+      self.assertNotEmpty(pngs, name)
+      for png in pngs:
+        self.assertTrue(png.with_suffix(".pdf").is_file())
+        self.assertGreater(png.stat().st_size, 5000)
+      rows = json.loads((root / "claims" / f"{name}.json").read_text())
+      self.assertEqual({r["claim"] for r in rows}, set(module.CLAIMS), name)
+      for r in rows:
+        self.assertIn(r["verdict"], (claims.HOLDS, claims.FAILS, claims.NO_DATA))
+        self.assertEqual(r["rule"], claims.RULES[r["claim"]])
+    report = (root / "claims.md").read_text()
+    for claim in claims.STATEMENTS:
+      self.assertIn(f"## {claim}: ", report)
+    self.assertIn("granulated Kendall Ψ", report)
+    self.assertIn("Ψ refused: not a complete grid", report)  # on the random survey
+    data = json.loads((root / "claims.json").read_text())
+    self.assertEqual(len(data["claims"]), sum(len(json.loads(p.read_text())) for p in
+                                              (root / "claims").glob("*.json")
+                                              if not p.name.endswith("_extra.json")))
+
+  def test_redrawing_never_trains(self):
+    root = pathlib.Path(self.tmp.name)
+    before = {p.name: p.stat().st_mtime_ns for p in (root / "figures").glob("*.png")}
+    calls = []
+    real = train_run.train_model
+
+    def counting(*args, **kwargs):
+      metrics, model = real(*args, **kwargs)
+      calls.append(model is not None)  # a model comes back only when it was trained
+      return metrics, model
+
+    with mock.patch.object(train_run, "train_model", counting):
+      for name in EXPERIMENTS:
+        again = driver.run_experiment(name, presets.experiment_config(name, "tiny"), self.ws)
+        self.assertEqual([r.verdict for r in again["results"]],
+                         [r.verdict for r in self.first[name]["results"]])
+    self.assertFalse(any(calls), f"{sum(calls)} networks were retrained")
+    after = {p.name: p.stat().st_mtime_ns for p in (root / "figures").glob("*.png")}
+    self.assertEqual(set(after), set(before))
+    self.assertTrue(all(after[k] > before[k] for k in before))  # redrawn
+
+
+class BinReproduceTest(tf.test.TestCase):
+
+  def test_quick_run_and_bad_flags(self):
+    with tempfile.TemporaryDirectory() as d:
+      # --config names the experiment's file; its fields take overrides (1 slice: 3 anchors)
+      proc = run_bin("reproduce", "--config=configs/reproduce_regions.py", "--preset=quick",
+                     "--config.num_slices=1", "--dataset=fashion_mnist",
+                     f"--results_dir={d}", f"--docs_dir={d}/docs", "--noprogress")
+      self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+      self.assertRegex(proc.stdout, r"regions: C5 fashion_mnist: (holds|does not hold|not enough)")
+      rows = json.loads(pathlib.Path(d, "claims", "regions.json").read_text())
+      self.assertEqual([(r["dataset"], r["n"]) for r in rows], [("fashion_mnist", 3)])
+      self.assertTrue(os.path.isfile(os.path.join(d, "docs", "regions_fashion_mnist.png")))
+      self.assertTrue(os.path.isfile(os.path.join(d, "claims.md")))
+    for flags, message in ((["--experiment=everything"], "experiment='everything' is invalid"),
+                           (["--experiment=regions", "--dataset=cifar10"],
+                            "dataset 'cifar10' is not among regions's datasets"),
+                           (["--experiment=regions", "--preset=huge"], "preset='huge'"),
+                           (["--config=configs/reproduce_regions.py", "--preset=huge"],
+                            "preset='huge' is invalid"),
+                           (["--config=configs/nope.py"], "No such file or directory"),
+                           (["--config=configs/reproduce_regions.py", "--config.nosuch=1"],
+                            "the config has no field 'nosuch'"),
+                           (["--config=configs/reproduce_regions.py", "--experiment=points"],
+                            "contradicts --config"),
+                           ([], "--experiment is required")):
+      assert_one_line_error(self, run_bin("reproduce", *flags, "--results_dir=/nonexistent/x"),
+                            message)
+
+
+if __name__ == "__main__":
+  tf.test.main()
