@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display needed, on laptops, CI and clusters alike
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 
 DPI = 100
 
@@ -24,10 +26,26 @@ def title(fig, experiment: str, dataset: str, networks: str, preset: str) -> Non
 
 
 def paper_note(ax, text: str) -> None:
-  """The paper's reported values, shown beside ours."""
-  ax.text(0.02, 0.98, textwrap.fill(f"paper: {text}", 60), transform=ax.transAxes,
-          fontsize=6.5, va="top",
-          ha="left", color="0.35", bbox=dict(facecolor="white", alpha=0.7, lw=0))
+  """The paper's reported values, shown beside ours: as a caption under the figure
+  (inside the axes a note would hide points), written by ``save``."""
+  notes = ax.figure.__dict__.setdefault("_paper_notes", [])
+  if text not in notes:
+    notes.append(text)
+
+
+def _caption(fig) -> float:
+  """Adds the paper notes under the figure (made taller for them); returns the fraction
+  of the figure's height they take."""
+  notes = fig.__dict__.get("_paper_notes", [])
+  if not notes:
+    return 0.0
+  caption = "\n".join(textwrap.fill(f"paper: {n}", int(fig.get_figwidth() * 15))
+                      for n in notes)
+  extra = 0.16 * (caption.count("\n") + 1) + 0.12  # inches
+  fig.set_figheight(fig.get_figheight() + extra)
+  fig.text(0.01, 0.06 / fig.get_figheight(), caption, fontsize=8, color="0.3", va="bottom",
+           ha="left")
+  return extra / fig.get_figheight()
 
 
 def identity_line(ax) -> None:
@@ -38,11 +56,38 @@ def identity_line(ax) -> None:
   ax.set_ylim(low, high)
 
 
+def _short_labels(mantissas):
+  def label(value, _pos) -> str:
+    mantissa = round(value / 10 ** np.floor(np.log10(value)), 6)
+    return f"{value:g}" if mantissa in mantissas else ""
+  return ticker.FuncFormatter(label)
+
+
+def _tidy_log_axes(fig) -> None:
+  """Log-axis labels that do not collide: with two or more powers of ten in range, only
+  those are labelled; in a narrower range, 1, 2 and 5 times a power of ten, written short
+  (matplotlib's default labels 2x, 3x, 4x, 6x as wide 'a×10^b' near one decade); below
+  0.6 decades, every integer multiple."""
+  for ax in fig.axes:
+    for axis, limits in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+      if axis.get_scale() != "log" or min(limits) <= 0:
+        continue
+      low, high = np.log10(sorted(limits))
+      if np.floor(high) - np.ceil(low) >= 1:  # at least two powers of ten inside
+        axis.set_minor_formatter(ticker.NullFormatter())
+      else:
+        labels = _short_labels(range(1, 10) if high - low < 0.6 else (1, 2, 5))
+        axis.set_major_formatter(labels)
+        axis.set_minor_formatter(labels)
+
+
 def save(fig, path) -> list:
   """Writes ``path``.png and ``path``.pdf; returns both paths."""
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
-  fig.tight_layout(rect=(0, 0, 1, 0.95))
+  _tidy_log_axes(fig)
+  bottom = _caption(fig)
+  fig.tight_layout(rect=(0, bottom, 1, 1 - 0.05 * (1 - bottom)))
   out = []
   for ext in ("png", "pdf"):
     target = path.with_suffix(f".{ext}")
