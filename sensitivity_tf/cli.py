@@ -76,9 +76,12 @@ def _parse_flags(argv):
     first = str(e).splitlines()[0]
     where = first.split(": ", 1)[0] if first.startswith("flag --") else None
     fail(f"{where}: {_last_line(str(e))}" if where and first.endswith(":") else first)
-  except (AttributeError, KeyError) as e:  # config_flags: --config.<field> not in the config
+  except (AttributeError, KeyError) as e:
     field = _last_line(str(e)).strip("\"'")
-    fail(f"--config.{field}: the config has no field {field!r}; see its get_config()")
+    names = [a.split("=", 1)[0] for a in argv if a.split("=", 1)[0].endswith(f".{field}")]
+    if not names:
+      raise  # not an override naming a missing field: a bug, keep its traceback
+    fail(f"{names[0]}: the config has no field {field!r}; see its get_config()")
   for name, flag in flags.FLAGS._flags().items():  # config files load lazily; load them now
     if type(flag).__name__ == "_ConfigFlag" and flag.present:
       try:
