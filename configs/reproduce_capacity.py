@@ -3,8 +3,8 @@
 Command:   bin/reproduce --experiment=capacity --preset=small --data_dir=../shared/data
 Runtime:   small, measured on this project's 2-core machine (2026-11-27): 24.4 min from
            scratch, all of it the two random surveys it trains (Fashion-MNIST 160 networks,
-           17.6 min, 35 at 100% training accuracy; MNIST 80 networks, 6.7 min, 36 at 100%;
-           the surveys grow 40 networks at a time until 30 reach 100%). Redrawing: seconds.
+           17.6 min, 35 at 100% training accuracy; MNIST 80 networks, 6.7 min, 36 at 100%; the
+           surveys grow 40 networks at a time until 30 reach 100%). Redrawing: seconds.
 Result:    figures/capacity_<dataset>.png|pdf; on the small preset
            C1 (larger nets no worse) holds on both: Spearman ρ(#weights, gap) -0.44 [-0.71, -0.11]
               on Fashion-MNIST, -0.15 [-0.48, 0.16] on MNIST;

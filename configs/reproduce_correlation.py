@@ -1,10 +1,10 @@
 """Reproduce the paper's correlation experiment (SPEC §3).
 
 Command:   bin/reproduce --experiment=correlation --preset=small --data_dir=../shared/data
-Runtime:   small, measured on this project's 2-core machine (2026-11-27): 27.6 min on top
-           of capacity's surveys (which it reuses): the CIFAR-10 random survey, 120 networks on
-           500 images, 26.6 min, 34 at 100% training accuracy; the Fashion-MNIST factorial grid,
-           24 networks, 1.0 min. Redrawing: seconds.
+Runtime:   small, measured on this project's 2-core machine (2026-11-27): 27.6 min on top of
+           capacity's surveys (which it reuses): the CIFAR-10 random survey, 120 networks on
+           500 images, 26.6 min, 34 at 100% training accuracy; the Fashion-MNIST factorial
+           grid, 24 networks, 1.0 min. Redrawing: seconds.
 Result:    figures/correlation.png|pdf and the Kendall τ / granulated Ψ tables; small preset:
            C6 (‖J‖ correlates with the gap) holds on Fashion-MNIST (Pearson of log ‖J‖ 0.91
               [0.59, 0.96], Spearman 0.45 [0.06, 0.74], Kendall 0.36 [0.07, 0.60]) and MNIST

@@ -2,7 +2,8 @@
 
 Command:   bin/reproduce --experiment=factors --preset=small --data_dir=../shared/data
 Runtime:   small, measured on this project's 2-core machine (2026-11-27): 41.4 min from
-           scratch: 4 paired studies x 20 pairs x 3 datasets = 480 networks (CIFAR-10: 21.9 min of it).
+           scratch: 4 paired studies x 20 pairs x 3 datasets = 480 networks (CIFAR-10: 21.9 min
+           of it).
 Result:    figures/factors_<dataset>.png|pdf; on the small preset (20 pairs per factor)
            C8 (random labels raise ‖J‖) holds on Fashion-MNIST (share above 0.75 [0.53, 0.89])
               and MNIST (0.80 [0.58, 0.92]), not on CIFAR-10 (0.30 [0.15, 0.52]);

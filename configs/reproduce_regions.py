@@ -1,8 +1,8 @@
 """Reproduce the paper's regions experiment (SPEC §3).
 
 Command:   bin/reproduce --experiment=regions --preset=small --data_dir=../shared/data
-Runtime:   small, measured on this project's 2-core machine (2026-11-27): 0.8 min for the
-           12 slices of 200x200 codes per dataset, plus seconds to train the two 784-128x3-10
+Runtime:   small, measured on this project's 2-core machine (2026-11-27): 0.8 min for the 12
+           slices of 200x200 codes per dataset, plus seconds to train the two 784-128x3-10
            networks (2,000 examples; 100% training accuracy in 1,000 and 300 steps).
 Result:    figures/regions_<dataset>.png|pdf; on the small preset
            C5 (training points in low code-change density after training) does not hold on

@@ -1,10 +1,10 @@
 """Reproduce the paper's trajectories experiment (SPEC §3).
 
 Command:   bin/reproduce --experiment=trajectories --preset=small --data_dir=../shared/data
-Runtime:   small, measured on this project's 2-core machine (2026-11-27): 0.3 min from
-           scratch: one 784-512x2-10 ReLU network per dataset on 10,000 examples, at most 4,000
-           steps (MNIST reached 100% training accuracy in 800; Fashion-MNIST stopped at the cap
-           at 98.9%), then 16 ellipses of each kind, 3,072 samples per loop in 64 bins.
+Runtime:   small, measured on this project's 2-core machine (2026-11-27): 0.3 min from scratch:
+           one 784-512x2-10 ReLU network per dataset on 10,000 examples, at most 4,000 steps
+           (MNIST reached 100% training accuracy in 800; Fashion-MNIST stopped at the cap at
+           98.9%), then 16 ellipses of each kind, 3,072 samples per loop in 64 bins.
 Result:    figures/trajectories_<dataset>.png|pdf; on the small preset
            C3 (‖J‖ far lower at training points) holds on MNIST: log10(random-ellipse mean /
               anchor mean) 1.43 [1.05, 2.05]; does not hold on Fashion-MNIST, 1.21 [0.97, 1.59]
