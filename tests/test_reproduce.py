@@ -89,6 +89,7 @@ class BinReproduceTest(tf.test.TestCase):
       rows = json.loads(pathlib.Path(d, "claims", "regions.json").read_text())
       self.assertEqual([(r["dataset"], r["n"]) for r in rows], [("fashion_mnist", 3)])
       self.assertTrue(os.path.isfile(os.path.join(d, "docs", "regions_fashion_mnist.png")))
+      self.assertIn("## C5: ", pathlib.Path(d, "docs", "claims.md").read_text())
       self.assertTrue(os.path.isfile(os.path.join(d, "claims.md")))
     for flags, message in ((["--experiment=everything"], "experiment='everything' is invalid"),
                            (["--experiment=regions", "--dataset=cifar10"],

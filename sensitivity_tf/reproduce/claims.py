@@ -135,7 +135,8 @@ def markdown(results: List[dict], preset: str, notes: List[str] = ()) -> str:
            "Each verdict follows from the numbers by the rule shown, fixed before any run "
            "(`sensitivity_tf/reproduce/claims.py`). 95% intervals: bootstrap for correlations "
            "and means, Wilson for shares of pairs. *not enough data* means fewer than "
-           f"{MIN_N} observations of the kind the claim rests on.", ""]
+           + ", ".join(f"{n} {unit}" for unit, n in MIN_N.items())
+           + ", whichever kind the claim rests on.", ""]
   lines += [f"- {n}" for n in notes]
   lines += ["", "| claim | dataset | verdict | statistic | n | figure |",
             "|---|---|---|---|---|---|"]
