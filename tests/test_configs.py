@@ -51,6 +51,9 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
     validate = validator_for(path)
     full, quick = validate(module.get_config()), validate(module.get_config("quick"))
     self.assertNotEqual(dict(full), dict(quick))
+    if not path.stem.startswith("train"):  # studies and experiments also have the cluster size
+      paper = validate(module.get_config("paper"))
+      self.assertNotEqual(dict(paper), dict(full))
     if path.stem.startswith("reproduce_"):
       self.assertEqual(module.get_config().experiment, path.stem[len("reproduce_"):])
     with self.assertRaisesRegex(ValueError, "no-such-mode"):
