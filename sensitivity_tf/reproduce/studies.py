@@ -2,8 +2,8 @@
 them (so capacity, correlation and points read one survey and train it once).
 
 * ``survey``: networks drawn from the SPEC §2 space (random design). The correlation-type
-  experiments keep those at 100% training accuracy, so at the small preset the study grows
-  20 networks at a time until ``min_converged`` of them got there (or ``max_models``).
+  experiments keep those at 100% training accuracy, so the study grows ``step`` networks
+  at a time until ``min_converged`` of them got there, or ``max_models`` (``GROWTH``).
   Small preset [ours, a documented deviation]: 1,000 training examples, batch sizes
   {32, 128, full} (512 would drop half the subset each epoch), at most 2,000 steps; on
   CIFAR, widths up to 256, 500 training examples and at most 3,000 steps (CIFAR images
