@@ -137,12 +137,18 @@ def apply_preset(argv: List[str]) -> List[str]:
   return [a.split(":", 1)[0] + ":" + preset if a.startswith("--config=") else a for a in argv]
 
 
-def load_config_file(path: str, argument: Optional[str] = None):
-  """``get_config(argument)`` of a Python config file, as ``--config=path:argument`` would."""
+def load_config_module(path: str):
+  """A Python config file (``configs/*.py``) as a module: its docstring and ``get_config``."""
   import importlib.util
   spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0],
                                                 path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
+  return module
+
+
+def load_config_file(path: str, argument: Optional[str] = None):
+  """``get_config(argument)`` of a Python config file, as ``--config=path:argument`` would."""
+  module = load_config_module(path)
   return module.get_config() if argument is None else module.get_config(argument)
 

@@ -1,23 +1,14 @@
 """Every config in configs/ builds and validates, in each of its modes, and documents itself."""
 
-import importlib.util
-
 import tensorflow as tf
 from absl.testing import parameterized
 
 from conftest import REPO
-from sensitivity_tf import train_config
+from sensitivity_tf import cli, train_config
 from sensitivity_tf.reproduce import driver
 from sensitivity_tf.survey import study
 
 CONFIGS = sorted(p for p in (REPO / "configs").glob("*.py") if not p.name.startswith("_"))
-
-
-def load_module(path):
-  spec = importlib.util.spec_from_file_location(path.stem, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
 
 
 def validate_experiment(cfg):
@@ -45,7 +36,7 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
 
   @parameterized.named_parameters((p.stem, p) for p in CONFIGS)
   def test_builds_validates_and_documents(self, path):
-    module = load_module(path)
+    module = cli.load_config_module(str(path))
     for word in ("Command:", "Runtime:", "Result:", "Quick:"):
       self.assertIn(word, module.__doc__, f"{path.name}'s docstring lacks {word!r}")
     validate = validator_for(path)
