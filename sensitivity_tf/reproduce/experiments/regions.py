@@ -102,5 +102,7 @@ def draw(data, path, dataset, preset, network_text):
     ax.set_xticks([])
     ax.set_yticks([])
   figures.paper_note(axes[0, 1], PAPER)
-  figures.title(fig, NAME, dataset, network_text + ", last hidden layer codes", preset)
+  slices = len(data["after"])
+  figures.title(fig, NAME, dataset, f"{network_text}, last-layer codes, slice 1 of {slices}",
+                preset)
   return figures.save(fig, path)
