@@ -46,8 +46,13 @@ FIELDS: Dict[str, tuple] = {
     "optimizer": ("adam", "Optimizer: " + ", ".join(training.OPTIMIZERS) + "."),
     "learning_rate": (1e-3, "Learning rate."),
     "batch_size": (128, "Mini-batch size; 0 or 'full' = full batch."),
-    "target_accuracy": (1.0, "Stop when un-augmented training accuracy reaches this."),
-    "max_steps": (20000, "Step cap: stop after this many optimizer steps."),
+    "target_accuracy": (0.0, "Un-augmented training accuracy that counts as a fit (0 = auto: "
+                              "1.0, or 0.999 with 100 classes)."),
+    "max_steps": (20000, "Training budget in optimizer steps (stop_rule=budget), or the step "
+                         "cap (stop_rule=first_fit)."),
+    "stop_rule": ("budget", "budget: train exactly max_steps steps, well past the first fit "
+                            "(the paper's protocol); first_fit: stop at the first evaluation at "
+                            "target_accuracy."),
     "eval_every": (0, "Evaluate every this many steps (0 = one epoch, at least 20 steps)."),
     "seed": (0, "Seed of initialization, mini-batch order and augmentation."),
     "history_test_points": (0, "Test points evaluated for the training history (0 = all; "
@@ -100,6 +105,8 @@ def validate(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
          ", ".join(nonlinearities.NONLINEARITIES))
   _check(cfg.optimizer in training.OPTIMIZERS, "optimizer", cfg.optimizer,
          ", ".join(training.OPTIMIZERS))
+  _check(cfg.stop_rule in training.STOP_RULES, "stop_rule", cfg.stop_rule,
+         ", ".join(training.STOP_RULES))
   for name in ("train_subset", "subset_seed", "label_seed", "depth", "batch_size",
                "eval_every", "seed", "history_test_points"):
     _check(_is_int(cfg[name]) and cfg[name] >= 0, name, cfg[name], "an integer >= 0")
@@ -107,8 +114,8 @@ def validate(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     _check(_is_int(cfg[name]) and cfg[name] >= 1, name, cfg[name], "an integer >= 1")
   _check(_is_number(cfg.random_label_fraction) and 0 <= cfg.random_label_fraction <= 1,
          "random_label_fraction", cfg.random_label_fraction, "a number in [0, 1]")
-  _check(_is_number(cfg.target_accuracy) and 0 < cfg.target_accuracy <= 1, "target_accuracy",
-         cfg.target_accuracy, "a number in (0, 1]")
+  _check(_is_number(cfg.target_accuracy) and 0 <= cfg.target_accuracy <= 1, "target_accuracy",
+         cfg.target_accuracy, "0 (auto) or a number in (0, 1]")
   for name in ("weight_scale", "learning_rate", "checkpoint_every_secs"):
     _check(_is_number(cfg[name]) and cfg[name] > 0, name, cfg[name], "a finite number > 0")
   _check(_is_number(cfg.bias_scale) and cfg.bias_scale >= 0, "bias_scale", cfg.bias_scale,
@@ -147,6 +154,6 @@ def identity(cfg) -> Dict[str, Any]:
 def training_settings(cfg) -> training.TrainSettings:
   return training.TrainSettings(
       optimizer=cfg.optimizer, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
-      target_accuracy=cfg.target_accuracy, max_steps=cfg.max_steps,
+      target_accuracy=cfg.target_accuracy, max_steps=cfg.max_steps, stop_rule=cfg.stop_rule,
       eval_every=cfg.eval_every, seed=cfg.seed, augment=cfg.augment,
       history_test_points=cfg.history_test_points)

@@ -34,14 +34,15 @@ class Progress:
   """A one-line progress display: rewritten in place on a terminal, a line per update
   otherwise."""
 
-  def __init__(self, max_steps: int, stream=None):
+  def __init__(self, max_steps: int, stop_rule: str = "budget", stream=None):
     self.max_steps = max_steps
+    self.label = "budget" if stop_rule == "budget" else "cap"
     self.stream = stream or sys.stderr
     self.tty = self.stream.isatty()
 
   def __call__(self, r: training.Evaluation) -> None:
     eta = r.wall_time / max(r.step, 1) * (self.max_steps - r.step)
-    line = (f"step {r.step}/{self.max_steps} (cap) epoch {r.epoch:.1f} | loss {r.batch_loss:.4f}"
+    line = (f"step {r.step}/{self.max_steps} ({self.label}) epoch {r.epoch:.1f} | loss {r.batch_loss:.4f}"
             f" | train acc {r.train_accuracy:.4f} | test acc {r.test_accuracy:.4f} | "
             f"{r.wall_time:.0f}s, <= {eta:.0f}s left")
     self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
@@ -65,6 +66,11 @@ def build_model(cfg, dataset: data.Dataset) -> keras.Model:
 
 def _check_same_config(run: RunDirectory, cfg) -> None:
   old = run.config().get("config", {})
+  if "stop_rule" not in old:
+    raise run_dir_lib.RunDirError(
+        f"{run.path} holds a run made under the old rule (stop at the first fit, no training "
+        f"budget), which is never reused; delete that directory (or use --overwrite) to train "
+        f"it under stop_rule={cfg.stop_rule}")
   new = train_config.identity(cfg)
   diff = [f"{k}: {old.get(k)!r} != {v!r}" for k, v in new.items() if old.get(k) != v]
   if diff:
@@ -125,7 +131,7 @@ def train_model(cfg, output_dir, overwrite: bool = False,
   run.write_config(config_record)
 
   writer = tf.summary.create_file_writer(str(run.file(run_dir_lib.TENSORBOARD)))
-  progress = Progress(cfg.max_steps) if cfg.progress else None
+  progress = Progress(cfg.max_steps, cfg.stop_rule) if cfg.progress else None
   last_checkpoint = [time.time()]
 
   def on_evaluation(record: training.Evaluation) -> None:
@@ -151,13 +157,17 @@ def train_model(cfg, output_dir, overwrite: bool = False,
   test_loss, test_acc = trainer.evaluate(dataset.x_test, dataset.y_test)
   # Wall time of training: the loop (with its evaluations) and these final metrics.
   wall_time = result.wall_time + time.time() - final_start
+  fit = training.first_fit(trainer.history, trainer.target_accuracy)
   metrics = dict(
       status="diverged" if result.stop_reason == "diverged" else "ok",
       stop_reason=result.stop_reason, train_loss=train_loss, train_accuracy=train_acc,
       test_loss=test_loss, test_accuracy=test_acc, generalization_gap=train_acc - test_acc,
       num_weights=models.num_weights(model), steps=result.steps, epochs=result.epochs,
       wall_time_secs=wall_time, num_train=len(dataset.x_train),
-      num_test=len(dataset.x_test))
+      num_test=len(dataset.x_test), stop_rule=cfg.stop_rule,
+      target_accuracy=trainer.target_accuracy,
+      reached_target=bool(train_acc >= trainer.target_accuracy),
+      **first_fit_metrics(fit))
   run.write_history(trainer.history)
   run.save_model(model)
   run.write_metrics(metrics)
@@ -165,8 +175,23 @@ def train_model(cfg, output_dir, overwrite: bool = False,
   return metrics, model
 
 
+FIRST_FIT_FIELDS = ("first_fit_step", "first_fit_epoch", "first_fit_train_loss",
+                    "first_fit_wall_secs")
+
+
+def first_fit_metrics(fit: Optional[training.Evaluation]) -> dict:
+  """Step, epoch, training loss and wall time (s) of the first evaluation at the target
+  accuracy; None each when the network never got there."""
+  if fit is None:
+    return dict.fromkeys(FIRST_FIT_FIELDS)
+  return dict(first_fit_step=fit.step, first_fit_epoch=fit.epoch,
+              first_fit_train_loss=fit.train_loss, first_fit_wall_secs=fit.wall_time)
+
+
 def summary_line(metrics: dict) -> str:
+  first = metrics.get("first_fit_step")
+  first = "never" if first is None else f"step {first}"
   return (f"stop: {metrics['stop_reason']} after {metrics['steps']} steps "
           f"({metrics['epochs']:.1f} epochs, {metrics['wall_time_secs']:.0f} s) | "
-          f"train acc {metrics['train_accuracy']:.4f} | test acc {metrics['test_accuracy']:.4f}"
-          f" | gap {metrics['generalization_gap']:.4f} | {metrics['num_weights']} weights")
+          f"first fit {first} | train acc {metrics['train_accuracy']:.4f} | test acc "
+          f"{metrics['test_accuracy']:.4f} | gap {metrics['generalization_gap']:.4f} | {metrics['num_weights']} weights")

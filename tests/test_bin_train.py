@@ -19,7 +19,7 @@ class BinTrainTest(parameterized.TestCase, tf.test.TestCase):
       proc = run_bin("train", "--dataset=fashion_mnist", "--train_subset=600", "--depth=1",
                      "--width=64", "--max_steps=60", "--eval_every=30", f"--output_dir={out}")
       self.assertEqual(proc.returncode, 0, proc.stderr)
-      self.assertRegex(proc.stdout, r"stop: max_steps after 60 steps .* test acc 0\.[5-9]")
+      self.assertRegex(proc.stdout, r"stop: budget after 60 steps .* test acc 0\.[5-9]")
       self.assertIn("step 30/60", proc.stderr)  # the progress display
       metrics = json.loads(pathlib.Path(out, "metrics.json").read_text())
       config = json.loads(pathlib.Path(out, "config.json").read_text())

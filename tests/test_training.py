@@ -8,8 +8,8 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import parameterized
 
-from conftest import tiny_dataset
-from sensitivity_tf import models, run_dir, train_config, train_run, training
+from conftest import MNIST_NPZ, tiny_dataset
+from sensitivity_tf import data, models, run_dir, train_config, train_run, training
 
 
 def tiny_config(**overrides):
@@ -28,7 +28,7 @@ class TrainerTest(parameterized.TestCase, tf.test.TestCase):
 
   def test_tiny_problem_reaches_full_training_accuracy(self):
     ds = tiny_dataset()
-    trainer = trainer_for(ds, tiny_config())
+    trainer = trainer_for(ds, tiny_config(stop_rule="first_fit"))
     result = trainer.run()
     self.assertEqual(result.stop_reason, "target_accuracy")
     self.assertEqual(trainer.evaluate(ds.x_train, ds.y_train)[1], 1.0)
@@ -38,7 +38,7 @@ class TrainerTest(parameterized.TestCase, tf.test.TestCase):
 
   def test_step_cap(self):
     trainer = trainer_for(tiny_dataset(), tiny_config(learning_rate=1e-6, max_steps=30,
-                                                      eval_every=7))
+                                                      eval_every=7, stop_rule="first_fit"))
     result = trainer.run()
     self.assertEqual(result.stop_reason, "max_steps")
     self.assertEqual(result.steps, 30)
@@ -88,6 +88,51 @@ class TrainerTest(parameterized.TestCase, tf.test.TestCase):
                      np.mean(logits.argmax(1) == ds.y_train))
 
 
+class StopRuleOnRealDataTest(tf.test.TestCase):
+  """Both stop rules on 100 real MNIST images (a network fits them within ~100 steps)."""
+
+  def _train(self, d, **overrides):
+    cfg = tiny_config(dataset="mnist", data_dir=str(MNIST_NPZ.parent), train_subset=100,
+                      width=64, batch_size=20, eval_every=10, **overrides)
+    return train_run.train(cfg, d, log=lambda *_: None), run_dir.RunDirectory(d)
+
+  def test_budget_trains_past_the_first_fit_and_records_both(self):
+    with tempfile.TemporaryDirectory() as d:
+      metrics, run = self._train(d, max_steps=300)
+      history = run.history()
+      self.assertEqual(metrics["stop_reason"], "budget")
+      self.assertEqual(metrics["steps"], 300)
+      self.assertEqual(metrics["stop_rule"], "budget")
+      self.assertEqual(metrics["target_accuracy"], 1.0)  # auto with 10 classes
+      first = next(r for r in history if r.train_accuracy >= 1.0)  # independent read
+      self.assertLess(first.step, 200)  # fit well inside the budget ...
+      self.assertEqual(metrics["first_fit_step"], first.step)
+      self.assertEqual(metrics["first_fit_train_loss"], first.train_loss)
+      self.assertEqual(metrics["first_fit_wall_secs"], first.wall_time)
+      self.assertTrue(metrics["reached_target"])  # ... judged on the final network
+      self.assertEqual(metrics["train_accuracy"], 1.0)
+      self.assertLess(metrics["train_loss"], first.train_loss / 2)  # kept training
+      self.assertGreater(metrics["wall_time_secs"], metrics["first_fit_wall_secs"])
+
+  def test_first_fit_stops_at_the_first_evaluation_at_100_percent(self):
+    with tempfile.TemporaryDirectory() as d:
+      metrics, run = self._train(d, max_steps=300, stop_rule="first_fit")
+      history = run.history()
+      self.assertEqual(metrics["stop_reason"], "target_accuracy")
+      self.assertEqual(metrics["steps"], history[-1].step)
+      self.assertEqual(metrics["first_fit_step"], metrics["steps"])
+      self.assertTrue(all(r.train_accuracy < 1.0 for r in history[:-1]))
+      self.assertEqual(history[-1].train_accuracy, 1.0)
+      self.assertEqual(run.config()["config"]["stop_rule"], "first_fit")
+
+  def test_a_network_that_never_fits_records_no_first_fit(self):
+    with tempfile.TemporaryDirectory() as d:
+      metrics, _ = self._train(d, max_steps=20, learning_rate=1e-6)
+      self.assertFalse(metrics["reached_target"])
+      self.assertIsNone(metrics["first_fit_step"])
+      self.assertIsNone(metrics["first_fit_train_loss"])
+
+
 class RunDirectoryTest(tf.test.TestCase):
 
   def test_run_directory_contents(self):
@@ -125,6 +170,19 @@ class RunDirectoryTest(tf.test.TestCase):
         never.assert_not_called()
       with self.assertRaisesRegex(run_dir.RunDirError, r"another configuration \(width: 32 != 8"):
         train_run.train(tiny_config(width=8), d, dataset=ds, log=lambda *_: None)
+
+  def test_a_run_made_under_the_old_rule_is_refused_whole(self):
+    ds = tiny_dataset()
+    with tempfile.TemporaryDirectory() as d:
+      train_run.train(tiny_config(max_steps=20), d, dataset=ds, log=lambda *_: None)
+      run = run_dir.RunDirectory(d)
+      record = run.config()
+      del record["config"]["stop_rule"]  # what a run from before stop rules holds
+      run.write_config(record)
+      before = run.file(run_dir.METRICS).read_bytes()
+      with self.assertRaisesRegex(run_dir.RunDirError, r"old rule .* delete that directory"):
+        train_run.train(tiny_config(max_steps=20), d, dataset=ds, log=lambda *_: None)
+      self.assertEqual(run.file(run_dir.METRICS).read_bytes(), before)
 
   def test_crash_then_rerun_resumes_to_identical_weights(self):
     ds = tiny_dataset(image_shape=(28, 28, 1), n_train=64)

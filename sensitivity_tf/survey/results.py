@@ -4,7 +4,9 @@ A `RowTable` (one Parquet file per row, written atomically, keyed by the trial k
 ``<results_dir>/table/``; ``pandas.read_parquet(<results_dir>/table)`` reads it whole. A row
 holds the trial's identity (key, index, pair), every training hyperparameter and seed, the
 final train/test loss and accuracy, generalization gap, number of weights, steps, wall
-times, stop reason, the sensitivity summary (Jacobian norms on test and train points and
+times, stop reason, whether the final network reached the target accuracy
+(``reached_target``) and the step, epoch, train loss and wall time of its first fit (null
+if it never fit), the sensitivity summary (Jacobian norms on test and train points and
 along ellipses, transitions) with the settings they were computed with, and the trial's
 status (``run_dir`` is relative to the results directory): ``ok``, ``diverged`` (training hit a non-finite loss; not evaluated) or ``failed``
 (an exception; ``message`` says which).
@@ -40,7 +42,10 @@ HYPERPARAMETER_FIELDS = [(name, _arrow_type(default))
 METRIC_FIELDS = [("train_loss", pa.float64()), ("train_accuracy", pa.float64()),
                  ("test_loss", pa.float64()), ("test_accuracy", pa.float64()),
                  ("generalization_gap", pa.float64()), ("num_weights", pa.int64()),
-                 ("steps", pa.int64()), ("epochs", pa.float64()), ("stop_reason", pa.string())]
+                 ("steps", pa.int64()), ("epochs", pa.float64()), ("stop_reason", pa.string()),
+                 ("reached_target", pa.bool_()), ("first_fit_step", pa.int64()),
+                 ("first_fit_epoch", pa.float64()), ("first_fit_train_loss", pa.float64()),
+                 ("first_fit_wall_secs", pa.float64())]
 TIMING_FIELDS = [("train_wall_secs", pa.float64()), ("eval_wall_secs", pa.float64()),
                  ("total_wall_secs", pa.float64()), ("worker", pa.string()),
                  ("finished_at", pa.string()), ("run_dir", pa.string())]

@@ -107,7 +107,8 @@ class TrialRunner:
       metrics, model = train_run.train_model(cfg, path, dataset=dataset, log=lambda *_: None)
       row.update({k: metrics[k] for k in ("train_loss", "train_accuracy", "test_loss",
                                           "test_accuracy", "generalization_gap", "num_weights",
-                                          "steps", "epochs", "stop_reason")},
+                                          "steps", "epochs", "stop_reason", "reached_target")
+                     + train_run.FIRST_FIT_FIELDS},
                  train_wall_secs=metrics["wall_time_secs"])
       if metrics["status"] == "diverged":
         row.update(status="diverged", message="non-finite training loss")
