@@ -92,6 +92,13 @@ class MnistNpzTest(tf.test.TestCase):
       self.assertEqual(source, f"idx:{pathlib.Path(d).resolve()}")
       np.testing.assert_array_equal(xt, x_train)
       np.testing.assert_array_equal(yt, y_train)
+      # The same arrays from two sources: one fingerprint; another dataset: another one.
+      from_idx = data.load("mnist", data_dir=d, train_subset=100)
+      from_npz = data.load("mnist", data_dir=str(MNIST_NPZ))
+      self.assertEqual(from_idx.fingerprint, from_npz.fingerprint)
+      self.assertLen(from_npz.fingerprint, 16)
+      self.assertNotEqual(fashion().fingerprint, from_npz.fingerprint)
+      self.assertEqual(from_npz.describe()["fingerprint"], from_npz.fingerprint)
 
 
 class Cifar10ImageTreeTest(tf.test.TestCase):
@@ -170,9 +177,13 @@ class BadDataTest(parameterized.TestCase, tf.test.TestCase):
   def test_no_source_fails_fast_listing_what_was_tried(self):
     start = time.time()
     with tempfile.TemporaryDirectory() as d:
-      with self.assertRaisesRegex(data.DataError, r"no source holds cifar100: tried .*"
-                                  + f"{d}.*tfds:cifar100.*To fix: pass --data_dir") as cm:
-        data.load_raw("cifar100", data_dir=d, tfds_data_dir=d)
+      os.environ[registry.DATA_DIR_ENV] = d
+      try:
+        with self.assertRaisesRegex(data.DataError, r"no source holds cifar100: tried .*"
+                                    + f"{d}.*tfds:cifar100.*To fix: pass --data_dir") as cm:
+          data.load_raw("cifar100", tfds_data_dir=d)
+      finally:
+        del os.environ[registry.DATA_DIR_ENV]
     self.assertNotIn("\n", str(cm.exception))
     self.assertLess(time.time() - start, 20)
 
@@ -186,7 +197,7 @@ class BadDataTest(parameterized.TestCase, tf.test.TestCase):
     with tempfile.TemporaryDirectory() as d:
       def idx(arr):
         return bytes([0, 0, 8, arr.ndim]) + b"".join(
-            int(n).to_bytes(4, "big") for n in arr.shape) + arr.tobytes()
+            int(n).to_bytes(4, "big") for n in arr.shape) + arr.astype(np.uint8).tobytes()
       self._write(d, "train-images-idx3-ubyte.gz", gzip.compress(idx(x[:100, ..., 0]))[:-500])
       self._write(d, "train-labels-idx1-ubyte", idx(y[:100]))
       self._write(d, "t10k-images-idx3-ubyte", idx(xt[:10, ..., 0]))
@@ -227,6 +238,85 @@ class BadDataTest(parameterized.TestCase, tf.test.TestCase):
         Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(pathlib.Path(d, split, "zebra", "0.png"))
       with self.assertRaisesRegex(data.DataError, r"train/ has class folders \['zebra'\]"):
         data.load_raw("cifar10", data_dir=d)
+
+  def test_explicit_data_dir_is_never_a_fallback(self):
+    # Fashion-MNIST has a default source (Debian's copy); a mistyped --data_dir must not
+    # silently use it, nor must an existing folder that does not hold the data.
+    with tempfile.TemporaryDirectory() as d:
+      missing = os.path.join(d, "no_such_folder")
+      with self.assertRaisesRegex(data.DataError, f"data_dir {missing} does not exist"):
+        data.load("fashion_mnist", data_dir=missing)
+      with self.assertRaisesRegex(data.DataError, f"data_dir {d} holds no fashion_mnist: tried"):
+        data.load("fashion_mnist", data_dir=d)
+
+  def _npz(self, d, x_train, y_train, x_test, y_test):
+    path = os.path.join(d, "mnist.npz")
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+  def test_float_pixels_in_unit_range_are_taken_as_such(self):
+    (x, y), (xt, yt), _ = data.load_raw("mnist", data_dir=str(MNIST_NPZ))
+    x, y, xt, yt = x[:500], y[:500], xt[:200], yt[:200]
+    reference = data.load("mnist", data_dir=str(MNIST_NPZ), train_subset=0)
+    with tempfile.TemporaryDirectory() as d:
+      for dtype in (np.float32, np.float64):
+        path = self._npz(d, (x / 255.0).astype(dtype), y, (xt / 255.0).astype(dtype), yt)
+        ds = data.load("mnist", data_dir=path)
+        self.assertEqual(ds.pixel_layout, "float pixels in [0, 1]")
+        # Not destroyed (cast to uint8 they would all be 0): equal to the uint8 copy / 255.
+        self.assertAllClose(ds.x_train, reference.x_train[:500], atol=1e-6, rtol=0)
+        self.assertAllClose(ds.x_test.mean(), reference.x_test[:200].mean(), atol=1e-6)
+        self.assertIn("float pixels in [0, 1] kept", ds.describe()["preprocessing"])
+      # Whole-number floats 0..255 (MNIST saved as float64): the integer layout, exactly.
+      path = self._npz(d, x.astype(np.float64), y.astype(np.float64), xt.astype(np.float64), yt)
+      ds = data.load("mnist", data_dir=path)
+      self.assertEqual(ds.pixel_layout, "integer pixels 0..255")
+      np.testing.assert_array_equal(ds.x_train, reference.x_train[:500])
+      np.testing.assert_array_equal(ds.y_train, reference.y_train[:500])
+
+  @parameterized.named_parameters(
+      ("nan_pixels", "nan", r"x_train has 1 non-finite pixel value\(s\)"),
+      ("inf_pixels", "inf", r"x_test has 1 non-finite pixel value\(s\)"),
+      ("fractional_labels", "labels", r"y_train has 1 non-integer label\(s\) \(e.g. 3.7\)"),
+      ("nan_labels", "nan_labels", r"y_test has 1 non-finite label"),
+      ("pixels_above_255", "big", r"x_train has integer pixels in 0..300; allowed: 0..255"),
+      ("fractional_large", "fractional", r"x_train has pixels in 0..255 that are neither"),
+      ("mixed_layouts", "mixed", r"x_train has float pixels in \[0, 1\] but x_test has integer"),
+  )
+  def test_bad_pixels_and_labels_name_the_file(self, kind, message):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (20, 28, 28)).astype(np.float32) / 255
+    xt = rng.integers(0, 256, (10, 28, 28)).astype(np.float32) / 255
+    y, yt = np.arange(20.0) % 10, np.arange(10.0)
+    if kind == "nan":
+      x[3, 4, 5] = np.nan
+    elif kind == "inf":
+      xt[0, 0, 0] = np.inf
+    elif kind == "labels":
+      y[4] = 3.7
+    elif kind == "nan_labels":
+      yt[2] = np.nan
+    elif kind == "big":
+      x, xt = rng.integers(0, 256, (20, 28, 28)), rng.integers(0, 256, (10, 28, 28))
+      x[0, 0, 0], x[0, 0, 1] = 300, 0
+    elif kind == "fractional":
+      x = x * 255
+      x[0, 0, 0], x[0, 0, 1] = 254.5, 0
+    elif kind == "mixed":
+      xt = (xt * 255).round()
+      x[0, 0, 0] = 0.5
+    with tempfile.TemporaryDirectory() as d:
+      path = self._npz(d, x, y, xt, yt)
+      with self.assertRaisesRegex(data.DataError, f"{path}: {message}") as cm:
+        data.load("mnist", data_dir=path)
+      self.assertNotIn("\n", str(cm.exception))
+
+  def test_arrays_of_ones_own_are_checked_too(self):
+    from conftest import synthetic_images
+    x, y = synthetic_images(10)
+    spec = registry.DatasetSpec("tiny", (4, 4, 1), 3, 10, 10, "tiny", ("0", "1", "2"))
+    with self.assertRaisesRegex(data.DataError, r"mine: y_train has 1 non-integer label"):
+      registry.preprocess(spec, (x, y + np.where(np.arange(10) == 2, 0.5, 0.0)), (x, y), "mine")
 
   def test_cifar100_archive_is_not_taken_for_cifar10(self):
     with tempfile.TemporaryDirectory() as d:

@@ -1,7 +1,7 @@
 """Readers for local copies of the image datasets, with validation.
 
-Three on-disk layouts are understood, each returning uint8 images ``(N, H, W, C)`` and
-integer labels ``(N,)``:
+Three on-disk layouts are understood, each returning images ``(N, H, W, C)`` (uint8, or
+float32 in [0, 1] for a float ``.npz``: see `validation`) and integer labels ``(N,)``:
 
 * the original **IDX** files (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
   ``t10k-images-idx3-ubyte[.gz]``, ``t10k-labels-idx1-ubyte[.gz]``), as published for MNIST
@@ -15,7 +15,8 @@ integer labels ``(N,)``:
   archive's SHA-256, so that the ~25 s of JPEG decoding happens once per machine.
 
 Every problem with a file (truncated, wrong magic number, wrong shape, labels out of range,
-counts that disagree) raises `DataError` with a one-line message naming the file.
+counts that disagree, pixels or labels that are not what they claim: `validation`) raises
+`DataError` with a one-line message naming the file.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def read_npz(path: pathlib.Path) -> Tuple[Split, Split]:
-  """Reads a Keras-layout ``.npz`` (images may be (N,H,W) or (N,H,W,C))."""
+  """Reads a Keras-layout ``.npz`` (images may be (N,H,W) or (N,H,W,C)); pixels and labels
+  are checked by `validation.check_split` (integer pixels 0..255 or floats in [0, 1])."""
   try:
     with np.load(path, allow_pickle=False) as f:
       missing = [k for k in NPZ_KEYS if k not in f.files]
@@ -131,12 +133,9 @@ def read_npz(path: pathlib.Path) -> Tuple[Split, Split]:
       x = x[..., None]
     if x.ndim != 4:
       raise DataError(f"{path}: x_{split} has shape {x.shape}; expected (N, H, W[, C])")
-    if x.dtype != np.uint8:
-      if x.min() < 0 or x.max() > 255:
-        raise DataError(f"{path}: x_{split} values outside 0..255 (uint8 pixels expected)")
-      x = x.astype(np.uint8)
     out.append((x, y))
-  return out[0], out[1]
+  from sensitivity_tf.data import validation  # pixels and labels: see its docstring
+  return validation.check_split(out[0], out[1], str(path))
 
 
 # ----------------------------------------------------------------------------- image tree

@@ -3,7 +3,9 @@
 Sources are tried in this order; the first that holds the dataset is used and recorded in
 ``Dataset.source``:
 
-1. ``data_dir`` given explicitly (``--data_dir``): a file or a directory. A file may be a
+1. ``data_dir`` given explicitly (``--data_dir``): a file or a directory, and then the only
+   source: one that does not exist or does not hold the dataset is an error, never a fall-back
+   to another copy. A file may be a
    Keras-layout ``.npz`` or a ``.tar``/``.tar.gz`` archive of a class-folder image tree. In a
    directory we look, in order, for ``<name>.npz``, the four IDX files, a
    ``train/<class>/``, ``test/<class>/`` image tree, an archive ``<name>.tar.gz`` or
@@ -32,6 +34,7 @@ import numpy as np
 from sensitivity_tf.data import readers
 from sensitivity_tf.data import tfds_source
 from sensitivity_tf.data import transforms
+from sensitivity_tf.data import validation
 from sensitivity_tf.data.readers import DataError, Split
 
 DATA_DIR_ENV = "SENSITIVITY_TF_DATA_DIR"
@@ -102,6 +105,8 @@ class Dataset:
   sees them; ``input_low``/``input_high`` the per-feature range of valid inputs (pixels 0 and
   255 after preprocessing), used to clip random trajectory anchors.
   ``shift``/``scale`` map [0, 1] pixels to model inputs (identity without standardization).
+  ``fingerprint`` is a hash of the full raw arrays (`validation.fingerprint`), recorded with
+  every run so that an evaluation on other data is detected.
   """
 
   spec: DatasetSpec
@@ -118,6 +123,8 @@ class Dataset:
   train_indices: np.ndarray  # positions in the full training set (a subset's choice)
   random_label_mask: np.ndarray
   options: dict
+  fingerprint: str = ""  # of the full raw arrays (`validation.fingerprint`)
+  pixel_layout: str = validation.INTEGER_LAYOUT  # of the raw images (see `validation`)
 
   @property
   def name(self) -> str:
@@ -145,10 +152,13 @@ class Dataset:
 
   def describe(self) -> dict:
     """JSON-ready description: source, sizes and every option with its seed."""
-    return dict(name=self.name, source=self.source, num_train=len(self.x_train),
+    return dict(name=self.name, source=self.source, fingerprint=self.fingerprint,
+                pixel_layout=self.pixel_layout, num_train=len(self.x_train),
                 num_test=len(self.x_test), input_dim=self.input_dim,
                 num_classes=self.num_classes, image_shape=list(self.image_shape),
-                preprocessing="flatten, pixels/255 in [0, 1]" + (
+                preprocessing="flatten, " + (
+                    "pixels/255 in [0, 1]" if self.pixel_layout == validation.INTEGER_LAYOUT
+                    else "float pixels in [0, 1] kept") + (
                     ", per-feature standardization" if self.options["standardize"] else ""),
                 **self.options)
 
@@ -185,7 +195,10 @@ def _from_directory(spec: DatasetSpec, root: pathlib.Path,
   return None
 
 
-def _validate(spec: DatasetSpec, train: Split, test: Split, source: str) -> None:
+def _validate(spec: DatasetSpec, train: Split, test: Split, source: str) -> Tuple[Split, Split]:
+  """The splits checked against ``spec`` and by `validation.check_split` (pixel layout, finite
+  pixels, integer labels), in canonical form."""
+  train, test = validation.check_split(train, test, source)
   for split, (x, y) in (("train", train), ("test", test)):
     if x.shape[1:] != spec.image_shape:
       raise DataError(f"{source}: {split} images have shape {x.shape[1:]}; "
@@ -195,17 +208,25 @@ def _validate(spec: DatasetSpec, train: Split, test: Split, source: str) -> None
     if len(y) and (y.min() < 0 or y.max() >= spec.num_classes):
       raise DataError(f"{source}: {split} labels in {y.min()}..{y.max()}; "
                       f"{spec.name} allows 0..{spec.num_classes - 1}")
+  return train, test
 
 
 def load_raw(name: str, data_dir: Optional[str] = None, tfds_data_dir: Optional[str] = None,
              tfds_download: Optional[bool] = None) -> Tuple[Split, Split, str]:
-  """uint8 images and labels of both splits, and the source they came from (checked
-  against the spec by `preprocess`)."""
+  """Images (uint8, or float32 in [0, 1]) and labels of both splits, and the source they came
+  from (checked against the spec by `preprocess`)."""
   spec = get_spec(name)
   tried: List[str] = []
+  if data_dir:  # explicit: the only source, never a fallback to another copy
+    root = pathlib.Path(data_dir).expanduser().resolve()
+    if not root.exists():
+      raise DataError(f"data_dir {data_dir} does not exist; give an existing file or directory "
+                      f"holding {name}, or leave --data_dir out to use the default sources")
+    found = _from_directory(spec, root, tried)
+    if found is None:
+      raise DataError(f"data_dir {data_dir} holds no {name}: tried " + "; ".join(tried))
+    return found
   candidates = []
-  if data_dir:
-    candidates.append(pathlib.Path(data_dir).expanduser().resolve())
   if os.environ.get(DATA_DIR_ENV):
     candidates.append(pathlib.Path(os.environ[DATA_DIR_ENV]).expanduser().resolve())
   candidates.extend(pathlib.Path(d) for d in spec.system_dirs)
@@ -243,14 +264,17 @@ def load(name: str, data_dir: Optional[str] = None, standardize: bool = False,
 def preprocess(spec: DatasetSpec, train: Split, test: Split, source: str,
                standardize: bool = False, train_subset: int = 0, subset_seed: int = 0,
                random_label_fraction: float = 0.0, label_seed: int = 0) -> Dataset:
-  """Turns uint8 images and labels into a `Dataset` (also for data of one's own).
+  """Turns images (see `validation` for the pixel layouts) and labels into a `Dataset` (also
+  for data of one's own).
 
   Order of the options: stratified training subset (``subset_seed``), then random labels
   on that subset (``label_seed``), then scaling and optional standardization with the
   statistics of the (sub)set actually trained on.
   """
+  train, test = _validate(spec, train, test, source)
+  fingerprint = validation.fingerprint(train, test)
+  layout = validation.INTEGER_LAYOUT if train[0].dtype == np.uint8 else validation.FLOAT_LAYOUT
   (x_train, y_train), (x_test, y_test) = train, test
-  _validate(spec, train, test, source)
   y_train, y_test = y_train.astype(np.int32), y_test.astype(np.int32)
   indices = np.arange(len(y_train))
   if train_subset:
@@ -274,4 +298,4 @@ def preprocess(spec: DatasetSpec, train: Split, test: Split, source: str,
                  subset_seed=int(subset_seed),
                  random_label_fraction=float(random_label_fraction), label_seed=int(label_seed))
   return Dataset(spec, x_train, y_train, y_true, x_test, y_test, source, shift, scale, mean,
-                 std, indices, mask, options)
+                 std, indices, mask, options, fingerprint, layout)

@@ -1,7 +1,7 @@
 """Preprocessing and the seeded dataset options: subsets, random labels, standardization.
 
 Preprocessing [ours, SPEC §2]: images are flattened (row-major, channels last) and pixels
-scaled to [0, 1] by dividing by 255, in float32. Optional per-feature standardization
+scaled to [0, 1] by dividing by 255, in float32 (float images already in [0, 1] are kept). Optional per-feature standardization
 subtracts the training-set mean of each feature and divides by its training-set standard
 deviation; features with zero standard deviation (constant border pixels of MNIST) are
 divided by 1 instead.
@@ -17,8 +17,12 @@ import numpy as np
 
 
 def scale_and_flatten(images: np.ndarray) -> np.ndarray:
-  """uint8 ``(N, H, W, C)`` -> float32 ``(N, H*W*C)`` in [0, 1]."""
-  return (images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0))
+  """uint8 ``(N, H, W, C)`` -> float32 ``(N, H*W*C)`` in [0, 1]; float images (already in
+  [0, 1], the float layout of `validation`) are only flattened."""
+  flat = images.reshape(len(images), -1)
+  if np.issubdtype(images.dtype, np.floating):
+    return flat.astype(np.float32)
+  return flat.astype(np.float32) / np.float32(255.0)
 
 
 def feature_statistics(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
