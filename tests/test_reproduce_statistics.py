@@ -2,6 +2,7 @@
 
 import itertools
 import math
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,30 @@ class StatisticsTest(parameterized.TestCase, tf.test.TestCase):
     self.assertAllClose(planted["kendall"].value, scipy_stats.kendalltau(x, y).statistic)
     again = statistics.correlations(x, y)
     self.assertEqual(again["pearson"].low, planted["pearson"].low)  # seeded
+
+  def test_partial_rank_correlation_against_residuals_of_ranks(self):
+    # Oracle: regress the pandas ranks of x and of y on those of z, correlate the residuals
+    # with scipy's Pearson; x and y are both driven by z and, more weakly, by each other.
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=200)
+    x = z + 0.5 * rng.normal(size=200)
+    y = z + 0.3 * x + 0.5 * rng.normal(size=200)
+    ranks = pd.DataFrame(dict(x=x, y=y, z=z)).rank()
+    def residual(column):
+      slope, intercept = np.polyfit(ranks.z, ranks[column], 1)
+      return ranks[column] - (slope * ranks.z + intercept)
+    expected = scipy_stats.pearsonr(residual("x"), residual("y")).statistic
+    self.assertAllClose(statistics.partial_spearman(x, y, z), expected, atol=1e-12)
+    self.assertLess(statistics.partial_spearman(x, y, z),
+                    scipy_stats.spearmanr(x, y).statistic - 0.2)  # z's share taken out
+    est = statistics.partial_correlation(x, y, z, 300, 0)
+    self.assertAllClose(est.value, expected, atol=1e-12)
+    self.assertLess(est.low, est.value)
+    self.assertGreater(est.high, est.value)
+    # Given an unrelated z, the partial is the plain rank correlation.
+    noise = rng.normal(size=200)
+    self.assertAllClose(statistics.partial_spearman(x, y, noise),
+                        scipy_stats.spearmanr(x, y).statistic, atol=0.03)
 
   def test_wilson_interval(self):
     est = statistics.binomial_interval(0, 10)
@@ -87,25 +112,73 @@ class GranulatedKendallTest(tf.test.TestCase):
       statistics.granulated_kendall(frame, ["a", "b"], "measure")
 
 
-def survey_frame(n, planted, seed=0):
+def survey_frame(n, planted, seed=0, transitions_slope=0.0):
+  """Networks at 100%: gap planted on log10 ‖J‖ (or not); transitions = 100 + slope × gap
+  per hidden unit of a 2 × 64 network, plus noise."""
   rng = np.random.default_rng(seed)
   log_j = rng.normal(size=n)
   gap = 0.1 * log_j + 0.03 * rng.normal(size=n) if planted else rng.normal(size=n)
+  transitions = 128 * (1 + transitions_slope * gap) + rng.normal(0, 1, n)
   return pd.DataFrame(dict(
       jacobian_test_mean=10.0 ** log_j, generalization_gap=gap,
-      test_point_transitions_mean=rng.normal(100, 10, n), num_weights=rng.integers(1e4, 1e6, n),
+      test_point_transitions_mean=transitions, num_weights=rng.integers(1e4, 1e6, n),
+      depth=np.full(n, 2), width=np.full(n, 64),
       train_loss=10.0 ** rng.normal(-4, 1, n), random_label_fraction=np.zeros(n)))
 
 
 class VerdictTest(parameterized.TestCase, tf.test.TestCase):
 
   def test_correlation_planted_shuffled_and_small(self):
-    planted, _, _ = correlation.analyze_dataset("d", survey_frame(40, True), 500, 0)
-    shuffled, _, _ = correlation.analyze_dataset("d", survey_frame(40, False), 500, 0)
-    small, _, _ = correlation.analyze_dataset("d", survey_frame(5, True), 500, 0)
+    (planted, _), _ = correlation.analyze_dataset("d", survey_frame(40, True), 500, 0)
+    (shuffled, _), _ = correlation.analyze_dataset("d", survey_frame(40, False), 500, 0)
+    (small, _), _ = correlation.analyze_dataset("d", survey_frame(5, True), 500, 0)
     self.assertEqual(planted.verdict, claims.HOLDS)
     self.assertEqual(shuffled.verdict, claims.FAILS)
     self.assertEqual(small.verdict, claims.NO_DATA)
+
+  def test_c6_is_also_judged_on_true_label_networks_alone(self):
+    # ‖J‖ tracks the gap only through random-label networks (high ‖J‖, gap 0.9).
+    rng = np.random.default_rng(5)
+    frame = survey_frame(40, False, seed=5).assign(
+        generalization_gap=rng.uniform(0.1, 0.2, 40), random_label_fraction=0.0)
+    frame.loc[:9, "random_label_fraction"] = 1.0
+    frame.loc[:9, "generalization_gap"] = 0.9
+    frame.loc[:9, "jacobian_test_mean"] = 1e3 * (1 + rng.random(10))
+    (everyone, true_only), _ = correlation.analyze_dataset("d", frame, 500, 0)
+    self.assertEqual(everyone.verdict, claims.HOLDS)
+    self.assertEqual(true_only.dataset, "d (true labels only)")
+    self.assertEqual(true_only.n, 30)
+    self.assertEqual(true_only.verdict, claims.FAILS)
+
+  def c7(self, slopes):
+    panels = {f"d{i}": correlation.analyze_dataset(f"d{i}", survey_frame(60, True, seed=i,
+                                                                         transitions_slope=s),
+                                                   300, 0)[1]
+              for i, s in enumerate(slopes)}
+    return {r.dataset.split("transitions ")[1]: r for r in correlation.c7_results(panels)}
+
+  def test_new_c7_rule_fails_when_transitions_correlate_negatively(self):
+    rows = self.c7([-3.0, -3.0, -3.0])
+    for measure, row in rows.items():
+      self.assertEqual(row.verdict, claims.FAILS, measure)
+    # The old rule "held" on exactly this table: transitions below ‖J‖ everywhere.
+    self.assertEqual(rows["per test point"].old_verdict, claims.HOLDS)
+    self.assertIn("partial ρ with the gap given #weights", rows["per test point"].statistic)
+
+  def test_new_c7_rule_holds_when_transitions_correlate_less_consistently(self):
+    # Transitions correlate positively on one dataset and not on the others; ‖J‖ on all.
+    rows = self.c7([0.5, 0.0, 0.0])
+    self.assertEqual(rows["per test point"].verdict, claims.HOLDS)
+    self.assertEqual(rows["per hidden unit"].verdict, claims.HOLDS)
+    # ‖J‖ not more consistent: transitions as tight as ‖J‖ everywhere, and larger.
+    self.assertEqual(self.c7([30.0, 30.0, 30.0])["per test point"].verdict, claims.FAILS)
+
+  def test_transitions_per_hidden_unit(self):
+    frame = pd.DataFrame(dict(test_point_transitions_mean=[100.0, 100.0, 5.0],
+                              depth=[2, 4, 0], width=[50, 25, 64]))
+    out = correlation.transitions_per_unit(frame)
+    self.assertAllClose(out[:2], [1.0, 1.0])
+    self.assertTrue(np.isnan(out[2]))  # no hidden units
 
   def test_capacity_rules(self):
     frame = survey_frame(60, False)
@@ -127,7 +200,51 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
     for i, column in enumerate(factors.QUANTITIES.values()):
       out[f"{column}_bad"], out[f"{column}_good"] = bad[:, i], good[:, i]
     out["train_accuracy_bad"] = out["train_accuracy_good"] = 1.0
+    out["nonlinearity_bad"], out["nonlinearity_good"] = "hard_tanh", "relu"
     return out
+
+  def test_a_pair_whose_partner_did_not_fit_is_left_out_and_drawn_apart(self):
+    clear = {f: self.pairs(30, 1.0) for f in factors.VARIANTS}
+    # 20 pairs against the claim, all with a partner short of 100%: left out, it holds;
+    # the old rule (all pairs: 30 of 50 above, Wilson interval from 0.46) did not.
+    against = self.pairs(20, 0.0, seed=4)
+    against["train_accuracy_bad"] = 0.7
+    against.loc[:3, "train_accuracy_good"] = 0.95  # 4 with both short
+    mixed = {f: pd.concat([p, against], ignore_index=True) for f, p in clear.items()}
+    rows = {r.claim: r for r in factors.analyze_dataset("mnist", mixed)}
+    for claim in ("C8", "C9", "C10", "C11"):
+      self.assertEqual(rows[claim].verdict, claims.HOLDS, claim)
+      self.assertEqual(rows[claim].n, 30)
+      self.assertIn("30 fair of 50 pairs; dropped 20 (only the bad partner short of 100%: 16, "
+                    "only the good one: 0, both: 4)", rows[claim].statistic)
+      self.assertEqual(rows[claim].old_verdict, claims.FAILS, claim)
+    self.assertIn("80 pairs dropped", rows["C13"].statistic)  # 20 per factor
+    captured = {}
+    with mock.patch.object(factors.figures, "save", lambda fig, path: captured.update(fig=fig)):
+      factors.draw(mixed, "unused", "mnist", "tiny")
+    ax = captured["fig"].axes[0]
+    fair_points, unfair_points = (c.get_offsets() for c in ax.collections[:2])
+    self.assertLen(fair_points, 30)
+    self.assertLen(unfair_points, 20)
+    np.testing.assert_allclose(np.asarray(unfair_points)[:, 1],
+                               against.generalization_gap_bad.values)
+    self.assertIn("30 fair of 50 pairs", ax.get_title())
+
+  def test_ties_are_left_out_not_counted_against(self):
+    pairs = self.pairs(20, 1.0)
+    tied = self.pairs(20, 1.0, seed=6)
+    for column in factors.QUANTITIES.values():
+      tied[f"{column}_bad"] = tied[f"{column}_good"]  # e.g. 0 transitions in both
+    both = pd.concat([pairs, tied], ignore_index=True)
+    new = factors.share_above(both, "jacobian_test_mean")
+    old = factors.share_above(both, "jacobian_test_mean", ties_against=True)
+    self.assertEqual((new.value, new.n), (1.0, 20))
+    self.assertEqual((old.value, old.n), (0.5, 40))
+    rows = {r.claim: r for r in factors.analyze_dataset(
+        "mnist", {f: both for f in factors.VARIANTS})}
+    self.assertEqual(rows["C8"].verdict, claims.HOLDS)
+    self.assertEqual(rows["C8"].old_verdict, claims.FAILS)
+    self.assertIn("ties left out: ‖J‖ 20", rows["C8"].statistic)
 
   def test_factor_rules(self):
     clear = {f: self.pairs(30, 1.0) for f in factors.VARIANTS}
@@ -180,7 +297,8 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
     good = pd.DataFrame(dict(spearman=rng.normal(0.5, 0.05, 12),
                              auc_jacobian=rng.normal(0.8, 0.02, 12),
                              auc_confidence=rng.normal(0.85, 0.02, 12),
-                             spearman_jacobian_confidence=rng.normal(0.9, 0.02, 12)))
+                             spearman_jacobian_confidence=rng.normal(0.9, 0.02, 12),
+                             partial_given_confidence=rng.normal(0.1, 0.02, 12)))
     self.assertEqual(points.analyze_dataset("d", good, 500, 0).verdict, claims.HOLDS)
     null = good.assign(spearman=rng.normal(0, 0.1, 12), auc_jacobian=rng.normal(0.5, 0.05, 12))
     self.assertEqual(points.analyze_dataset("d", null, 500, 0).verdict, claims.FAILS)

@@ -9,6 +9,12 @@ report): nothing is hard-coded. The three verdicts:
 * ``does not hold``: otherwise (including intervals that straddle the claimed side: absence of
   evidence for a claim is not a confirmation).
 
+Rules changed by issue 9 (committed before the runs they judge): C7 must now be able to
+fail (transitions must correlate positively somewhere); C8-C11 and C13 rest on fair pairs
+(both partners at 100% training accuracy) and leave ties out instead of counting them
+against. `OLD_RULES` keeps the previous wording, and each such claim row carries the old
+rule's verdict (``old_verdict``) so the report shows both.
+
 All intervals are 95%: percentile bootstrap (1,000 resamples, seeded) for correlations and
 means, Wilson score intervals for shares of pairs.
 """
@@ -60,22 +66,39 @@ RULES = {
     "C6": "among networks at 100% training accuracy, the 95% intervals of Pearson "
           "(log10 ‖J‖, gap), Spearman and Kendall all lie above 0 (per dataset; the "
           "all-datasets row holds iff every dataset's does)",
-    "C7": "on every dataset the Spearman ρ of per-test-point transitions with the gap is "
-          "below that of the Jacobian norm, or on some dataset its 95% interval includes 0",
-    "C8": "the Wilson 95% interval of the share of pairs with ‖J‖(random labels) > "
-          "‖J‖(true labels) lies above 1/2",
-    "C9": "the Wilson 95% intervals of the shares of pairs where the network without "
-          "augmentation has the larger gap, the larger ‖J‖ and the more transitions all lie "
-          "above 1/2",
-    "C10": "the Wilson 95% intervals of the shares of pairs where full batch has the larger "
-           "‖J‖ and the larger gap both lie above 1/2",
-    "C11": "the Wilson 95% intervals of the shares of pairs where the non-ReLU network has "
-           "the larger ‖J‖ and the larger gap both lie above 1/2",
+    "C7": "among networks at 100% training accuracy, the 95% interval of Spearman "
+          "ρ(transitions, gap) lies above 0 on at least one dataset, and ‖J‖ is the more "
+          "consistent: its ρ(log10 ‖J‖, gap) interval lies above 0 on at least as many "
+          "datasets, and its ρ is the larger on most (more than half of the) datasets; judged "
+          "separately for transitions per test point and per hidden unit",
+    "C8": "over fair pairs (both partners at 100% training accuracy), the Wilson 95% "
+          "interval of the share of pairs with ‖J‖(random labels) > ‖J‖(true labels) lies "
+          "above 1/2; ties are left out of the share",
+    "C9": "over fair pairs, the Wilson 95% intervals of the shares of pairs where the "
+          "network without augmentation has the larger gap, the larger ‖J‖ and the more "
+          "transitions all lie above 1/2; ties are left out of each share",
+    "C10": "over fair pairs, the Wilson 95% intervals of the shares of pairs where full "
+           "batch has the larger ‖J‖ and the larger gap both lie above 1/2; ties left out",
+    "C11": "over fair pairs, the Wilson 95% intervals of the shares of pairs where the "
+           "non-ReLU network has the larger ‖J‖ and the larger gap both lie above 1/2; ties "
+           "left out",
     "C12": "over trained models, the 95% interval of the mean per-model Spearman "
            "ρ(‖J(x)‖, loss(x)) lies above 0 and that of the mean per-model ROC-AUC of "
            "‖J(x)‖ for misclassification lies above 1/2",
-    "C13": "over all factor pairs, the Wilson 95% interval of the share whose Δgap and Δ‖J‖ "
-           "(bad − good variant) have the same sign lies above 1/2",
+    "C13": "over all fair factor pairs, the Wilson 95% interval of the share whose Δgap and "
+           "Δ‖J‖ (bad − good variant) have the same sign lies above 1/2; pairs with Δ = 0 "
+           "(ties) are left out",
+}
+
+# The rules before issue 9, for the report's old-beside-new column.
+OLD_RULES = {
+    "C7": "on every dataset the Spearman ρ of per-test-point transitions with the gap is "
+          "below that of the Jacobian norm, or on some dataset its 95% interval includes 0",
+    "C8": "as now, but over all complete pairs, partners at 100% or not, ties counted against",
+    "C9": "as now, but over all complete pairs, partners at 100% or not, ties counted against",
+    "C10": "as now, but over all complete pairs, partners at 100% or not, ties counted against",
+    "C11": "as now, but over all complete pairs, partners at 100% or not, ties counted against",
+    "C13": "as now, but over all complete pairs, partners at 100% or not",
 }
 
 
@@ -90,6 +113,7 @@ class ClaimResult:
   verdict: str
   figure: str
   paper: str = ""         # what the paper reports, where it gives a number
+  old_verdict: str = ""   # the verdict under OLD_RULES, for claims whose rule changed
 
   @property
   def statement(self) -> str:
@@ -101,6 +125,13 @@ class ClaimResult:
 
   def as_dict(self) -> dict:
     return dict(dataclasses.asdict(self), statement=self.statement, rule=self.rule)
+
+
+def withheld(result: ClaimResult, reason: str) -> ClaimResult:
+  """``result`` with no verdict drawn from it (``not enough data``), saying why; used
+  when the one network a claim rests on did not reach 100% training accuracy."""
+  return dataclasses.replace(result, verdict=NO_DATA,
+                             statistic=f"no verdict: {reason}; {result.statistic}")
 
 
 def verdict(condition: bool, n: int, unit: str) -> str:
@@ -138,20 +169,24 @@ def markdown(results: List[dict], preset: str, notes: List[str] = ()) -> str:
            + ", ".join(f"{n} {unit}" for unit, n in MIN_N.items())
            + ", whichever kind the claim rests on.", ""]
   lines += [f"- {n}" for n in notes]
-  lines += ["", "| claim | dataset | verdict | statistic | n | figure |",
-            "|---|---|---|---|---|---|"]
+  lines += ["", "| claim | dataset | verdict | old rule's verdict | statistic | n | figure |",
+            "|---|---|---|---|---|---|---|"]
   for r in results:
-    lines.append(f"| {r['claim']} | {r['dataset']} | **{r['verdict']}** | {r['statistic']} | "
-                 f"{r['n']} {r['unit']} | {r['figure']} |")
+    old = r.get("old_verdict") or "(rule unchanged)"
+    lines.append(f"| {r['claim']} | {r['dataset']} | **{r['verdict']}** | {old} | "
+                 f"{r['statistic']} | {r['n']} {r['unit']} | {r['figure']} |")
   lines.append("")
   for claim in STATEMENTS:
     rows = [r for r in results if r["claim"] == claim]
     if not rows:
       continue
     lines += [f"## {claim}: {STATEMENTS[claim]}", "", f"Rule: {RULES[claim]}.", ""]
+    if claim in OLD_RULES:
+      lines += [f"Old rule (before issue 9): {OLD_RULES[claim]}.", ""]
     for r in rows:
-      lines.append(f"- {r['dataset']}: **{r['verdict']}**; {r['statistic']} ({r['n']} "
-                   f"{r['unit']}; figure {r['figure']})"
+      lines.append(f"- {r['dataset']}: **{r['verdict']}**"
+                   + (f" (old rule: {r['old_verdict']})" if r.get("old_verdict") else "")
+                   + f"; {r['statistic']} ({r['n']} {r['unit']}; figure {r['figure']})"
                    + (f"; paper: {r['paper']}" if r.get("paper") else ""))
     lines.append("")
   return "\n".join(lines)

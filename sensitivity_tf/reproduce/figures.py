@@ -25,12 +25,13 @@ def title(fig, experiment: str, dataset: str, networks: str, preset: str) -> Non
   fig.suptitle(f"{experiment}: {dataset}, {networks}, {preset} preset", fontsize=11)
 
 
-def paper_note(ax, text: str) -> None:
-  """The paper's reported values, shown beside ours: as a caption under the figure
-  (inside the axes a note would hide points), written by ``save``."""
+def paper_note(ax, text: str, source: str = "paper") -> None:
+  """The paper's reported values (``source`` "paper"), or ours beside them ("ours"): as a
+  caption under the figure (inside the axes a note would hide points), written by
+  ``save``."""
   notes = ax.figure.__dict__.setdefault("_paper_notes", [])
-  if text not in notes:
-    notes.append(text)
+  if (source, text) not in notes:
+    notes.append((source, text))
 
 
 def _caption(fig) -> float:
@@ -39,8 +40,8 @@ def _caption(fig) -> float:
   notes = fig.__dict__.get("_paper_notes", [])
   if not notes:
     return 0.0
-  caption = "\n".join(textwrap.fill(f"paper: {n}", int(fig.get_figwidth() * 15))
-                      for n in notes)
+  caption = "\n".join(textwrap.fill(f"{source}: {n}", int(fig.get_figwidth() * 15))
+                      for source, n in notes)
   extra = 0.16 * (caption.count("\n") + 1) + 0.12  # inches
   fig.set_figheight(fig.get_figheight() + extra)
   fig.text(0.01, 0.06 / fig.get_figheight(), caption, fontsize=8, color="0.3", va="bottom",

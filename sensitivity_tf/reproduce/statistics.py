@@ -3,6 +3,9 @@ intervals, ROC-AUC, and the granulated Kendall coefficient Ψ.
 
 * `correlations`: Pearson, Spearman and Kendall's τ (τ-b) of two samples, each with a
   percentile bootstrap 95% interval (``num_bootstrap`` resamples of the pairs, seeded).
+* `partial_spearman`: the partial rank correlation of x and y given z (the Pearson partial
+  correlation of the ranks), with a bootstrap interval from `partial_correlation`: how x
+  and y go together once what both owe to z (e.g. the number of weights) is taken out.
 * `binomial_interval`: the Wilson score interval of a proportion.
 * `roc_auc`: the probability that a random positive scores above a random negative (ties
   count one half), i.e. the Mann-Whitney statistic.
@@ -57,20 +60,30 @@ def _pearson(x, y) -> float:
 STATISTICS = {"pearson": _pearson, "spearman": _spearman, "kendall": _kendall}
 
 
-def bootstrap(fn, x, y, num_bootstrap: int = 1000, seed: int = 0) -> Estimate:
-  """``fn(x, y)`` and its percentile bootstrap 95% interval over resampled pairs."""
-  x, y = np.asarray(x, float), np.asarray(y, float)
-  n = len(x)
-  value = fn(x, y) if n >= 3 else math.nan
+def partial_spearman(x, y, z) -> float:
+  """Partial rank correlation of ``x`` and ``y`` given ``z``: with r the Spearman
+  correlations, (r_xy − r_xz r_yz) / sqrt((1 − r_xz²)(1 − r_yz²))."""
+  r_xy, r_xz, r_yz = _spearman(x, y), _spearman(x, z), _spearman(y, z)
+  denominator = math.sqrt(max((1 - r_xz ** 2) * (1 - r_yz ** 2), 0.0))
+  return float((r_xy - r_xz * r_yz) / denominator) if denominator > 0 else math.nan
+
+
+def bootstrap(fn, x, y, num_bootstrap: int = 1000, seed: int = 0,
+              given: Sequence = ()) -> Estimate:
+  """``fn(x, y, *given)`` and its percentile bootstrap 95% interval over resampled rows."""
+  columns = [np.asarray(c, float) for c in (x, y, *given)]
+  n = len(columns[0])
+  value = fn(*columns) if n >= 3 else math.nan
   if n < 3:
     return Estimate(value, math.nan, math.nan, n)
   rng = np.random.default_rng(seed)
   draws = []
   for _ in range(num_bootstrap):
     idx = rng.integers(0, n, n)
-    if np.ptp(x[idx]) == 0 or np.ptp(y[idx]) == 0:
-      continue  # a resample with a constant side has no correlation
-    draws.append(fn(x[idx], y[idx]))
+    if any(np.ptp(c[idx]) == 0 for c in columns):
+      continue  # a resample with a constant column has no correlation
+    draws.append(fn(*(c[idx] for c in columns)))
+  draws = [d for d in draws if math.isfinite(d)]
   alpha = (1 - CONFIDENCE) / 2
   low, high = np.quantile(draws, [alpha, 1 - alpha]) if draws else (math.nan, math.nan)
   return Estimate(float(value), float(low), float(high), n)
@@ -82,6 +95,14 @@ def correlations(x, y, num_bootstrap: int = 1000, seed: int = 0) -> Dict[str, Es
   keep = np.isfinite(x) & np.isfinite(y)
   return {name: bootstrap(fn, x[keep], y[keep], num_bootstrap, seed)
           for name, fn in STATISTICS.items()}
+
+
+def partial_correlation(x, y, z, num_bootstrap: int = 1000, seed: int = 0) -> Estimate:
+  """`partial_spearman` of (x, y) given z, with a bootstrap 95% interval (rows with a
+  non-finite value dropped)."""
+  x, y, z = (np.asarray(c, float) for c in (x, y, z))
+  keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(z)
+  return bootstrap(partial_spearman, x[keep], y[keep], num_bootstrap, seed, (z[keep],))
 
 
 def binomial_interval(successes: int, n: int) -> Estimate:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sensitivity_tf import training
 from sensitivity_tf.data import registry
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
@@ -26,6 +27,10 @@ FACTOR_CLAIMS = {
     "nonlinearity": ("C11", ("‖J‖", "gap"), "ReLU lower ‖J‖ and gap than other "
                                             "nonlinearities"),
 }
+# What the paper's factor panels show (read off its Figure 4 [ours, approximate]).
+PAPER_RANGES = ("most pairs above the diagonal; random labels: gap ≈ 0.9 in every pair, ‖J‖ "
+                "above; augmentation: ‖J‖ ~2–500 without vs ~0.4–1 with")
+
 VARIANTS = {"random_labels": ("random labels", "true labels"),
             "augmentation": ("no augmentation", "augmentation"),
             "full_batch": ("full batch", "mini-batch"),
@@ -33,56 +38,116 @@ VARIANTS = {"random_labels": ("random labels", "true labels"),
 
 
 def paired(rows: pd.DataFrame) -> pd.DataFrame:
-  """One row per complete pair (both variants ok): columns <quantity>_bad, <quantity>_good."""
+  """One row per complete pair (both variants ok): columns <quantity>_bad, <quantity>_good
+  (also train accuracy and nonlinearity, to judge and describe fair pairs)."""
   ok = rows[rows.status == "ok"]
   bad = ok[ok.pair_role == "bad"].set_index("pair_id")
   good = ok[ok.pair_role == "good"].set_index("pair_id")
   both = bad.index.intersection(good.index)
   out = pd.DataFrame(index=both)
-  for column in set(QUANTITIES.values()) | {"train_accuracy"}:
+  for column in set(QUANTITIES.values()) | {"train_accuracy", "nonlinearity"}:
     out[f"{column}_bad"] = bad.loc[both, column]
     out[f"{column}_good"] = good.loc[both, column]
   return out.reset_index(drop=True)
 
 
-def share_above(pairs: pd.DataFrame, column: str) -> statistics.Estimate:
-  """Share of pairs where the bad variant's value is larger (above the diagonal)."""
+def fair(pairs: pd.DataFrame, dataset: str) -> pd.Series:
+  """Whether both partners of each pair reached 100% training accuracy (99.9% with 100
+  classes): the pairs the verdicts rest on (SPEC §2, fair pairs)."""
+  threshold = training.fit_threshold(registry.get_spec(dataset).num_classes)
+  return (pairs.train_accuracy_bad >= threshold) & (pairs.train_accuracy_good >= threshold)
+
+
+def share_above(pairs: pd.DataFrame, column: str, ties_against: bool = False
+                ) -> statistics.Estimate:
+  """Share of pairs where the bad variant's value is larger (above the diagonal). Ties
+  (equal values, e.g. 0 transitions in both) are left out of the share; the old rule
+  (``ties_against``) counted them as pairs not above."""
   bad, good = pairs[f"{column}_bad"], pairs[f"{column}_good"]
   keep = np.isfinite(bad) & np.isfinite(good)
+  if not ties_against:
+    keep &= bad != good
   return statistics.binomial_interval(int((bad[keep] > good[keep]).sum()), int(keep.sum()))
 
 
+def ties(pairs: pd.DataFrame, column: str) -> int:
+  return int((pairs[f"{column}_bad"] == pairs[f"{column}_good"]).sum())
+
+
+def dropped_text(pairs: pd.DataFrame, is_fair: pd.Series, dataset: str) -> str:
+  """How many pairs a verdict left out, and which partner did not fit."""
+  threshold = training.fit_threshold(registry.get_spec(dataset).num_classes)
+  bad_fit = pairs.train_accuracy_bad >= threshold
+  good_fit = pairs.train_accuracy_good >= threshold
+  return (f"{int(is_fair.sum())} fair of {len(pairs)} pairs; dropped "
+          f"{int((~is_fair).sum())} (only the bad partner short of 100%: "
+          f"{int((~bad_fit & good_fit).sum())}, only the good one: "
+          f"{int((bad_fit & ~good_fit).sum())}, both: {int((~bad_fit & ~good_fit).sum())})")
+
+
+def fits_by_nonlinearity(pairs: pd.DataFrame, dataset: str) -> str:
+  """Networks at 100% per nonlinearity, over both partners of every pair."""
+  threshold = training.fit_threshold(registry.get_spec(dataset).num_classes)
+  nets = pd.concat([pd.DataFrame(dict(nonlinearity=pairs[f"nonlinearity_{r}"],
+                                      fit=pairs[f"train_accuracy_{r}"] >= threshold))
+                    for r in ("bad", "good")])
+  counts = nets.groupby("nonlinearity").fit.agg(["sum", "count"])
+  return "networks at 100% by nonlinearity: " + ", ".join(
+      f"{name} {int(c['sum'])}/{int(c['count'])}" for name, c in counts.iterrows())
+
+
+def _same_sign_share(pairs: pd.DataFrame) -> statistics.Estimate:
+  d_gap = pairs.generalization_gap_bad - pairs.generalization_gap_good
+  d_jac = pairs.jacobian_test_mean_bad - pairs.jacobian_test_mean_good
+  keep = np.isfinite(d_gap) & np.isfinite(d_jac) & (d_gap != 0) & (d_jac != 0)
+  return statistics.binomial_interval(int((np.sign(d_gap[keep]) == np.sign(d_jac[keep])).sum()),
+                                      int(keep.sum()))
+
+
 def analyze_dataset(dataset, by_factor):
+  """C8-C11 per factor and C13 pooled, on fair pairs with ties left out; each row also
+  carries the old rule's verdict (all complete pairs, ties counted against)."""
   results = []
+  fair_pairs = {}
   for factor, pairs in by_factor.items():
     claim, about, paper = FACTOR_CLAIMS[factor]
-    shares = {q: share_above(pairs, QUANTITIES[q]) for q in QUANTITIES}
-    n = len(pairs)
-    text = "; ".join(f"share of pairs with {VARIANTS[factor][0]} above: {q} {shares[q].text()}"
-                     for q in about)
+    is_fair = fair(pairs, dataset)
+    kept = pairs[is_fair]
+    fair_pairs[factor] = kept
+    shares = {q: share_above(kept, QUANTITIES[q]) for q in QUANTITIES}
+    old = {q: share_above(pairs, QUANTITIES[q], ties_against=True) for q in about}
+    n = len(kept)
+    text = "; ".join(f"share of fair pairs with {VARIANTS[factor][0]} above: {q} "
+                     f"{shares[q].text()}" for q in about)
+    text += "; " + dropped_text(pairs, is_fair, dataset) + "; ties left out: " + ", ".join(
+        f"{q} {ties(kept, QUANTITIES[q])}" for q in about)
     values = {q: shares[q].as_dict() for q in QUANTITIES}
+    values.update(fair_pairs=n, all_pairs=len(pairs))
     if factor == "random_labels":
       k = registry.get_spec(dataset).num_classes
-      gap = float(pairs.generalization_gap_bad.mean()) if n else float("nan")
+      gap = float(kept.generalization_gap_bad.mean()) if n else float("nan")
       text += (f"; mean gap with random labels {gap:.3f} (1 − 1/K = {1 - 1 / k:.3f}); "
                f"transitions above: {shares['transitions'].text()}")
       values["random_label_gap_mean"] = gap
+    if factor == "nonlinearity":
+      text += "; " + fits_by_nonlinearity(pairs, dataset)
     condition = all(claims_lib.above(shares[q], 0.5) for q in about)
+    old_verdict = claims_lib.verdict(all(claims_lib.above(old[q], 0.5) for q in about),
+                                     len(pairs), "pairs")
     results.append(claims_lib.ClaimResult(claim, dataset, text, values, n, "pairs",
                                           claims_lib.verdict(condition, n, "pairs"),
-                                          f"{NAME}_{dataset}", paper))
+                                          f"{NAME}_{dataset}", paper, old_verdict))
   # C13: pooled over factors, same sign of Δgap and Δ‖J‖.
-  pooled = pd.concat(list(by_factor.values()), ignore_index=True)
-  d_gap = pooled.generalization_gap_bad - pooled.generalization_gap_good
-  d_jac = pooled.jacobian_test_mean_bad - pooled.jacobian_test_mean_good
-  keep = np.isfinite(d_gap) & np.isfinite(d_jac) & (d_gap != 0) & (d_jac != 0)
-  share = statistics.binomial_interval(int((np.sign(d_gap[keep]) == np.sign(d_jac[keep])).sum()),
-                                       int(keep.sum()))
+  share = _same_sign_share(pd.concat(list(fair_pairs.values()), ignore_index=True))
+  old = _same_sign_share(pd.concat(list(by_factor.values()), ignore_index=True))
+  dropped = sum(len(p) for p in by_factor.values()) - sum(len(p) for p in fair_pairs.values())
   results.append(claims_lib.ClaimResult(
-      "C13", dataset, f"share of pairs where Δgap and Δ‖J‖ agree in sign {share.text()}",
+      "C13", dataset, f"share of fair pairs where Δgap and Δ‖J‖ agree in sign {share.text()}; "
+      f"{dropped} pairs dropped (a partner short of 100%), ties (Δ = 0) left out",
       share.as_dict(), share.n, "pairs",
       claims_lib.verdict(claims_lib.above(share, 0.5), share.n, "pairs"), f"{NAME}_{dataset}",
-      "factors that hurt generalization raise sensitivity"))
+      "factors that hurt generalization raise sensitivity",
+      claims_lib.verdict(claims_lib.above(old, 0.5), old.n, "pairs")))
   return results
 
 
@@ -97,13 +162,17 @@ def run(cfg, ws):
 
 
 def draw(by_factor, path, dataset, preset):
+  """Fair pairs as filled dots, pairs with a partner short of 100% as grey crosses."""
   fig, axes = figures.subplots(3, len(by_factor), width=3.2, height=3.0)
   for col, (factor, pairs) in enumerate(by_factor.items()):
     bad_name, good_name = VARIANTS[factor]
+    is_fair = fair(pairs, dataset).values
     for row, (label, column) in enumerate(QUANTITIES.items()):
       ax = axes[row, col]
       x, y = pairs[f"{column}_good"], pairs[f"{column}_bad"]
-      ax.scatter(x, y, s=12)
+      ax.scatter(x[is_fair], y[is_fair], s=12, label="fair pair (both at 100%)")
+      ax.scatter(x[~is_fair], y[~is_fair], s=14, marker="x", color="0.6",
+                 label="a partner short of 100% (not judged)")
       if label == "‖J‖" and len(pairs) and (x > 0).all() and (y > 0).all():
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -114,7 +183,9 @@ def draw(by_factor, path, dataset, preset):
       ax.set_xlabel(f"{label}, {good_name}", fontsize=8)
       ax.set_ylabel(f"{label}, {bad_name}", fontsize=8)
       if row == 0:
-        ax.set_title(f"{factor.replace('_', ' ')} ({len(pairs)} pairs)", fontsize=9)
-  figures.paper_note(axes[0, 0], "most pairs above the diagonal")
+        ax.set_title(f"{factor.replace('_', ' ')} ({int(is_fair.sum())} fair of {len(pairs)} "
+                     "pairs)", fontsize=9)
+  axes[0, 0].legend(fontsize=6, loc="upper left")
+  figures.paper_note(axes[0, 0], PAPER_RANGES)
   figures.title(fig, NAME, dataset, f"{sum(len(p) for p in by_factor.values())} pairs", preset)
   return figures.save(fig, path)

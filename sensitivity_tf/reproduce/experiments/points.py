@@ -36,9 +36,12 @@ def per_model(conv: pd.DataFrame, results_dir) -> pd.DataFrame:
         auc_confidence=statistics.roc_auc(1.0 - test.confidence, wrong),
         spearman_jacobian_confidence=statistics.STATISTICS["spearman"](
             test.log10_jacobian_norm, 1.0 - test.confidence),
+        partial_given_confidence=statistics.partial_spearman(
+            test.log10_jacobian_norm, test.loss, 1.0 - test.confidence),
         run_dir=str(run_dir)))
   return pd.DataFrame(rows, columns=["trial_key", "spearman", "auc_jacobian", "auc_confidence",
-                                    "spearman_jacobian_confidence", "run_dir"])
+                                    "spearman_jacobian_confidence", "partial_given_confidence",
+                                    "run_dir"])
 
 
 def analyze_dataset(dataset, models, num_bootstrap, seed):
@@ -46,14 +49,17 @@ def analyze_dataset(dataset, models, num_bootstrap, seed):
   auc = statistics.mean_interval(models.auc_jacobian, num_bootstrap, seed)
   base = statistics.mean_interval(models.auc_confidence, num_bootstrap, seed)
   restate = statistics.mean_interval(models.spearman_jacobian_confidence, num_bootstrap, seed)
+  beyond = statistics.mean_interval(models.partial_given_confidence, num_bootstrap, seed)
   n = len(models)
   text = (f"mean per-model Spearman ρ(‖J(x)‖, loss(x)) {rho.text()}; mean ROC-AUC of ‖J(x)‖ "
           f"for misclassification {auc.text()} vs the confidence baseline 1 − p_max "
           f"{base.text()}; ‖J(x)‖ vs 1 − p_max Spearman {restate.text()} (how much ‖J‖ "
-          "restates confidence)")
+          f"restates confidence); beyond confidence, mean per-model partial ρ(‖J(x)‖, loss(x) "
+          f"| p_max) {beyond.text()}")
   return claims_lib.ClaimResult(
       "C12", dataset, text, dict(spearman=rho.as_dict(), auc_jacobian=auc.as_dict(),
-                                 auc_confidence=base.as_dict(), restatement=restate.as_dict()),
+                                 auc_confidence=base.as_dict(), restatement=restate.as_dict(),
+                                 beyond_confidence=beyond.as_dict()),
       n, "models", claims_lib.verdict(claims_lib.above(rho, 0) and claims_lib.above(auc, 0.5),
                                       n, "models"), f"{NAME}_{dataset}", PAPER)
 
