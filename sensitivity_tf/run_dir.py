@@ -14,6 +14,8 @@ run finished):
 ``tensorboard/``           the same history as TensorBoard scalars
 ``checkpoint/``            the latest training checkpoint of an unfinished run (removed at
                            the end); the same command resumes from it
+``claim.json``             only while a process trains into it: host, pid and heartbeat of
+                           that process (`run_claim`); a second process is refused meanwhile
 =========================  ==================================================================
 """
 
@@ -46,7 +48,7 @@ class RunDirectory:
   """A run directory on disk (see the module docstring for its files)."""
 
   def __init__(self, path):
-    self.path = pathlib.Path(path)
+    self.path = pathlib.Path(path).expanduser()  # '~/x' is the home's x, never a folder '~'
 
   def file(self, name: str) -> pathlib.Path:
     return self.path / name
@@ -119,6 +121,37 @@ class RunDirectory:
   def save_initial_weights(self, model: keras.Model) -> None:
     with atomic.replacing(self.file(INITIAL_WEIGHTS), suffix=".weights.h5") as tmp:
       model.save_weights(tmp)
+
+
+  def clear(self, keep=()) -> None:
+    """Removes every file and folder of the run directory except those named in ``keep``."""
+    import shutil
+    for child in self.path.iterdir():
+      if child.name in keep:
+        continue
+      if child.is_dir() and not child.is_symlink():
+        shutil.rmtree(child)
+      else:
+        child.unlink()
+
+
+def missing_directories(path) -> List[pathlib.Path]:
+  """``path`` and those of its parents that do not exist yet, deepest first."""
+  out, path = [], pathlib.Path(path).absolute()
+  while not path.exists() and path != path.parent:
+    out.append(path)
+    path = path.parent
+  return out
+
+
+def remove_if_empty(directories: List[pathlib.Path]) -> None:
+  """Removes the ``directories`` (deepest first) that are empty, stopping at the first that
+  is not: what a failed start created and left empty."""
+  for directory in directories:
+    try:
+      directory.rmdir()
+    except OSError:
+      return
 
 
 def find_run_dirs(patterns: List[str]) -> List[RunDirectory]:

@@ -151,6 +151,28 @@ def identity(cfg) -> Dict[str, Any]:
   return {k: cfg[k] for k in IDENTITY_FIELDS}
 
 
+NAMED_FIELDS = ("dataset", "depth", "width", "nonlinearity", "seed")
+MAX_RUN_NAME = 120
+
+
+def default_run_name(cfg) -> str:
+  """``<depth>x<width>_<nonlinearity>_s<seed>`` followed by ``_<field>=<value>`` for every
+  other field of `identity` that differs from its default (``2x512_relu_s0_learning_rate=0.01``),
+  so that runs differing in any hyperparameter never share a default directory; a name
+  longer than `MAX_RUN_NAME` characters ends in ``_h<hash>`` (12 hex digits of SHA-256 of
+  those fields) instead."""
+  import hashlib
+  import json
+  name = f"{cfg.depth}x{cfg.width}_{cfg.nonlinearity}_s{cfg.seed}"
+  differing = {k: v for k, v in identity(cfg).items()
+               if k not in NAMED_FIELDS and v != FIELDS[k][0]}
+  suffix = "".join(f"_{k}={v}" for k, v in differing.items())
+  if len(name) + len(suffix) > MAX_RUN_NAME:
+    blob = json.dumps(differing, sort_keys=True).encode()
+    suffix = "_h" + hashlib.sha256(blob).hexdigest()[:12]
+  return name + suffix
+
+
 def training_settings(cfg) -> training.TrainSettings:
   return training.TrainSettings(
       optimizer=cfg.optimizer, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,

@@ -7,7 +7,9 @@
   where an uninterrupted run would have (the mini-batch order and the augmentation are
   functions of the seed and the step);
 * a directory holding a run with a *different* configuration is refused, unless
-  ``overwrite``.
+  ``overwrite``;
+* a directory another live process is training into is refused (`run_claim`: the claim is
+  written before any work, so two processes started together cannot both train into it).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import tensorflow as tf
 from sensitivity_tf import data
 from sensitivity_tf import environment
 from sensitivity_tf import models
+from sensitivity_tf import run_claim
 from sensitivity_tf import run_dir as run_dir_lib
 from sensitivity_tf import train_config
 from sensitivity_tf import training
@@ -94,16 +97,25 @@ def train_model(cfg, output_dir, overwrite: bool = False,
   already held a finished run, which is then not loaded)."""
   train_config.validate(cfg)
   run = RunDirectory(output_dir)
+  created = run_dir_lib.missing_directories(run.path)
+  claim = run_claim.acquire(run.path, log=log)  # before any work: one process per directory
+  try:
+    return _train_claimed(run, cfg, overwrite, dataset, log)
+  finally:
+    claim.release()
+    run_dir_lib.remove_if_empty(created)  # a failed start leaves no empty folders
+
+
+def _train_claimed(run: RunDirectory, cfg, overwrite: bool, dataset: Optional[data.Dataset],
+                   log):
   if run.exists():
     if overwrite:
-      shutil.rmtree(run.path)
+      run.clear(keep=(run_claim.CLAIM,))
     else:
       _check_same_config(run, cfg)
       if run.is_finished():
         log(f"{run.path}: already finished; nothing to do (use --overwrite to retrain)")
         return run.metrics(), None
-  run.path.mkdir(parents=True, exist_ok=True)
-
   dataset = dataset or load_dataset(cfg)
   model = build_model(cfg, dataset)
   trainer = training.Trainer(model, dataset, train_config.training_settings(cfg))
