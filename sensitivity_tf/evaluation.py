@@ -239,7 +239,8 @@ SUMMARY_SCHEMA = pa.schema(
      ("jacobian_route", pa.string()), ("eval_wall_time_secs", pa.float64()),
      ("train_accuracy", pa.float64()), ("test_accuracy", pa.float64()),
      ("generalization_gap", pa.float64()), ("num_weights", pa.int64()),
-     ("stop_reason", pa.string())] + SUMMARY_METRICS)
+     ("stop_reason", pa.string()), ("data_source", pa.string()),
+     ("data_fingerprint", pa.string())] + SUMMARY_METRICS)
 
 
 def _cached(run: run_dir_lib.RunDirectory, settings: EvaluationSettings) -> Optional[dict]:
@@ -268,13 +269,18 @@ def _write_frame(path, frame: pd.DataFrame, settings: EvaluationSettings) -> Non
 def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
                  force: bool = False, data_dir: Optional[str] = None,
                  table: Optional[RowTable] = None, dataset: Optional[Dataset] = None,
-                 model: Optional[keras.Model] = None) -> dict:
+                 model: Optional[keras.Model] = None, allow_other_data: bool = False) -> dict:
   """Evaluates a finished run directory (cached unless ``force``); returns the summary.
 
-  ``dataset`` and ``model`` may be passed to skip loading them (they must be the run's)."""
+  ``dataset`` and ``model`` may be passed to skip loading them (they must be the run's).
+  ``data_dir`` reads the run's dataset from elsewhere; data whose fingerprint differs from
+  the one recorded at training time is refused (`run_dir.RunDirectory.check_same_data`)
+  unless ``allow_other_data``. The summary records the data source and fingerprint used."""
   settings.validate()
   run.check_finished()
   summary = None if force else _cached(run, settings)
+  if summary is not None and data_dir and summary.get("data_dir_override") != data_dir:
+    summary = None  # evaluated on other data than asked for now
   if summary is not None:
     summary["cached"] = True
   else:
@@ -284,6 +290,7 @@ def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
     if data_dir:
       cfg.data_dir = data_dir
     dataset = dataset or train_run.load_dataset(cfg)
+    run.check_same_data(dataset, allow_other=allow_other_data)
     model = model or run.load_model()
     points, traj_j, traj_t, summary = evaluate(model, dataset, settings)
     metrics = run.metrics()
@@ -292,7 +299,9 @@ def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
         model_mtime=run.file(run_dir_lib.MODEL).stat().st_mtime,
         train_accuracy=metrics["train_accuracy"], test_accuracy=metrics["test_accuracy"],
         generalization_gap=metrics["generalization_gap"], num_weights=metrics["num_weights"],
-        stop_reason=metrics["stop_reason"], **environment.describe())
+        stop_reason=metrics["stop_reason"], data_source=dataset.source,
+        data_fingerprint=dataset.fingerprint, data_dir_override=data_dir or None,
+        **environment.describe())
     # The four files replace the previous evaluation together, or not at all.
     with atomic.replacing_directory(run.file(SUBDIR)) as out:
       _write_frame(out / POINTS, points, settings)

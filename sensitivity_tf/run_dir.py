@@ -87,6 +87,20 @@ class RunDirectory:
   def metrics(self) -> dict:
     return self._read_json(METRICS)
 
+  def check_same_data(self, dataset, allow_other: bool = False) -> None:
+    """Raises RunDirError if ``dataset`` (a `data.Dataset`) is not the data this run was
+    trained on: its fingerprint differs from the one recorded in ``config.json`` (runs from
+    before fingerprints were recorded are not checked). ``allow_other`` lets it through."""
+    recorded = self.config().get("data", {})
+    expected = recorded.get("fingerprint")
+    if allow_other or not expected or not dataset.fingerprint or expected == dataset.fingerprint:
+      return
+    raise RunDirError(
+        f"{self.path} was trained on data with fingerprint {expected} "
+        f"({recorded.get('source')}), but {dataset.source} has fingerprint "
+        f"{dataset.fingerprint}: another dataset or another copy of it; pass "
+        "--allow_other_data to evaluate on it anyway")
+
   def load_model(self) -> keras.Model:
     try:
       return keras.saving.load_model(self.file(MODEL), compile=False)

@@ -14,7 +14,7 @@ import tensorflow as tf
 from conftest import tiny_dataset
 from sensitivity_tf import evaluation, jacobian, run_dir, train_config, train_run, transitions
 from sensitivity_tf.row_table import RowTable
-from conftest import assert_one_line_error, run_bin
+from conftest import MNIST_NPZ, assert_one_line_error, run_bin
 
 SMALL = evaluation.EvaluationSettings(num_samples=384, bins=32, ellipses_per_kind=3,
                                       ellipse_jacobian_samples=24, test_point_ellipses=5,
@@ -163,6 +163,22 @@ class BinEvaluateTest(tf.test.TestCase):
       self.assertEqual((points.split == "test").sum(), 500)
       again = run_bin("evaluate_sensitivity", out, *args)
       self.assertIn("| cached", again.stdout)
+      # The data used is recorded; other data (MNIST for a Fashion-MNIST run) is refused.
+      summary = json.loads(pathlib.Path(out, "sensitivity", evaluation.SUMMARY).read_text())
+      trained = json.loads(pathlib.Path(out, "config.json").read_text())["data"]
+      self.assertStartsWith(summary["data_source"], "idx:/usr/share/datasets/fashion-mnist")
+      self.assertEqual(summary["data_fingerprint"], trained["fingerprint"])
+      self.assertEqual(table.data_fingerprint[0], trained["fingerprint"])
+      wrong = run_bin("evaluate_sensitivity", out, *args, f"--data_dir={MNIST_NPZ}")
+      assert_one_line_error(self, wrong, f"was trained on data with fingerprint "
+                            f"{trained['fingerprint']}")
+      self.assertIn("--allow_other_data", wrong.stderr)
+      anyway = run_bin("evaluate_sensitivity", out, *args, f"--data_dir={MNIST_NPZ}",
+                       "--allow_other_data")
+      self.assertEqual(anyway.returncode, 0, anyway.stderr)
+      summary = json.loads(pathlib.Path(out, "sensitivity", evaluation.SUMMARY).read_text())
+      self.assertEqual(summary["data_source"], f"npz:{MNIST_NPZ}")
+      self.assertNotEqual(summary["data_fingerprint"], trained["fingerprint"])
       for bad, message in (([os.path.join(d, "nope")], "no such run directory"),
                            ([d], "not a run directory"),
                            ([out, "--num_samples=100"], "num_samples=100 is invalid"),
