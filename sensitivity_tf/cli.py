@@ -1,4 +1,7 @@
-"""What every ``bin/`` entry point shares: quiet TensorFlow, one-line errors, exit codes.
+"""What every command shares: quiet TensorFlow, one-line errors, exit codes, --help.
+
+The commands live in `sensitivity_tf.commands` (``bin/<name>`` and the installed
+``sensitivity_tf-<name>`` both run them).
 
 Expected failures (a bad flag, a bad setting, data that cannot be found, a broken run
 directory) end the program with ``error: <one line>`` on stderr and exit status 2; they
@@ -92,8 +95,28 @@ def _parse_flags(argv):
   return argv
 
 
-def run(main: Callable) -> None:
-  """``absl.app.run(main)`` with one-line errors for bad flags and expected failures."""
+def _show_in_help(module_name: str) -> None:
+  """``--help`` lists the flags of the running program's main module (absl keys it by
+  ``sys.argv[0]``); the command's flags are defined in ``module_name`` and here."""
+  for name in (module_name, __name__):
+    for flag in flags.FLAGS.get_key_flags_for_module(name):
+      flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+
+def run(main: Callable, usage: Optional[str] = None, presets: bool = False) -> None:
+  """``absl.app.run(main)`` with one-line errors for bad flags and expected failures.
+
+  ``usage`` (the command module's docstring) is what ``--help`` prints, whichever script
+  runs the command. ``--config=<name>`` finds a config by name (`config_files.resolve`);
+  with ``presets``, ``--preset=X`` means ``--config=<file>:X``.
+  """
+  from sensitivity_tf import config_files
+  argv = apply_preset(sys.argv) if presets else list(sys.argv)
+  argv = [f"--config={config_files.resolve(a.split('=', 1)[1])}" if a.startswith("--config=")
+          else a for a in argv]
+  if usage is not None:
+    sys.modules["__main__"].__doc__ = usage
+    _show_in_help(main.__module__)
 
   def wrapped(argv):
     if not flags.FLAGS["verbosity"].present:
@@ -106,7 +129,7 @@ def run(main: Callable) -> None:
     except expected_errors() as e:
       fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
 
-  app.run(wrapped, flags_parser=_parse_flags)
+  app.run(wrapped, argv=argv, flags_parser=_parse_flags)
 
 
 def explicit_flags(names) -> Dict[str, object]:

@@ -3,8 +3,11 @@
 import tensorflow as tf
 from absl.testing import parameterized
 
+import os
+import tempfile
+
 from conftest import REPO
-from sensitivity_tf import cli, train_config
+from sensitivity_tf import cli, config_files, train_config
 from sensitivity_tf.reproduce import driver
 from sensitivity_tf.survey import study
 
@@ -49,6 +52,31 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
       self.assertEqual(module.get_config().experiment, path.stem[len("reproduce_"):])
     with self.assertRaisesRegex(ValueError, "no-such-mode"):
       module.get_config("no-such-mode")
+
+
+class ConfigFilesTest(tf.test.TestCase):
+  """A --config value is a file, or a config's name found from any directory."""
+
+  def test_names_resolve_from_any_directory(self):
+    self.assertEqual(config_files.directory(), REPO / "configs")  # a checkout
+    self.assertEqual(config_files.names(), [p.stem for p in CONFIGS])
+    train = str(REPO / "configs" / "train.py")
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as d:
+      os.chdir(d)
+      try:
+        for value in ("train", "train.py", "configs/train.py"):
+          self.assertEqual(config_files.resolve(value), train)
+          self.assertEqual(config_files.resolve(value + ":quick"), train + ":quick")
+        pathlib_file = os.path.join(d, "train.py")  # a file of one's own wins over the name
+        open(pathlib_file, "w").close()
+        self.assertEqual(config_files.resolve("train.py"), "train.py")
+        for unknown in ("nope", "configs/nope.py", "other/train.py", ""):
+          self.assertEqual(config_files.resolve(unknown), unknown)
+      finally:
+        os.chdir(here)
+    self.assertEqual(config_files.path("reproduce_capacity"),
+                     str(REPO / "configs" / "reproduce_capacity.py"))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,86 @@
+"""Measures the sensitivity of trained networks: Jacobian norms and transitions.
+
+Usage:
+  bin/evaluate_sensitivity RUN_DIR [RUN_DIR ...] [--flags]
+  bin/evaluate_sensitivity 'runs/fashion_mnist/*'          # a glob, expanded here too
+  sensitivity_tf-evaluate_sensitivity RUN_DIR              # installed: the same command
+
+For each finished run directory of bin/train, computes (see sensitivity_tf.evaluation):
+per-point ‖J(x)‖_F, loss, prediction, correctness and confidence on the test set and on an
+equal-size seeded training subset; ‖J‖ and transitions along --ellipses_per_kind ellipses of
+each kind (random, different-class, same-class); per-test-point transitions for
+--test_point_ellipses seeded test points. Writes <run>/sensitivity/{points,
+trajectory_jacobian,trajectory_transitions}.parquet and summary.json, appends one row per
+run to the --table directory (pandas.read_parquet(<table>) reads it), and prints a summary
+line per run. A finished evaluation with the same settings is reused unless --force.
+
+The data is the run's own (as recorded in its config.json); --data_dir reads it from
+elsewhere, and data whose fingerprint differs from the one recorded at training time (another
+dataset, another copy) is refused unless --allow_other_data. summary.json and the table
+record the data source and fingerprint used.
+
+Bad paths or settings stop with a one-line error and exit status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import sys
+
+from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
+from absl import flags
+
+from sensitivity_tf import evaluation
+from sensitivity_tf import run_dir
+from sensitivity_tf.row_table import RowTable
+
+_DEFAULTS = evaluation.EvaluationSettings()
+_HELP = {
+    "variant": "Jacobian of the softmax output (paper) or of the logits.",
+    "num_projections": "0 = exact norm; n > 0 = random-projection estimate with n draws.",
+    "jacobian_batch_size": "Points per compiled Jacobian call.",
+    "test_points": "Test points to evaluate (0 = the whole test set).",
+    "train_points": "Training points (-1 = as many as test points, 0 = none).",
+    "point_seed": "Seed of the test/train point subsets.",
+    "num_samples": "k: samples per closed loop (multiple of 6 and of --bins).",
+    "bins": "B: angle bins of the transition density.",
+    "ellipses_per_kind": "N: ellipses of each kind (random, different-class, same-class).",
+    "ellipse_jacobian_samples": "Jacobian samples per ellipse (multiple of 6).",
+    "trajectory_seed": "Seed of the ellipses' anchors.",
+    "test_point_ellipses": "Test points with their own ellipse (per-point transitions).",
+    "test_point_seed": "Seed of those test points and their ellipses.",
+}
+cli.define_fields({f.name: (getattr(_DEFAULTS, f.name), _HELP[f.name])
+                   for f in dataclasses.fields(_DEFAULTS)})
+flags.DEFINE_bool("force", False, "Recompute even if a finished evaluation exists.")
+flags.DEFINE_string("table", None, "Summary table directory (default: <parent of the first "
+                    "run>/sensitivity_table).")
+flags.DEFINE_string("data_dir", None, "Override the data location recorded in the run.")
+flags.DEFINE_bool("allow_other_data", False, "Evaluate even on data whose fingerprint differs "
+                  "from the one recorded when the run was trained.")
+FLAGS = flags.FLAGS
+
+
+def main(argv: list) -> None:
+  if len(argv) < 2:
+    cli.fail("no run directory given; usage: bin/evaluate_sensitivity RUN_DIR [RUN_DIR ...]")
+  settings = evaluation.EvaluationSettings(
+      **{f.name: FLAGS[f.name].value for f in dataclasses.fields(_DEFAULTS)}).validate()
+  runs = run_dir.find_run_dirs(argv[1:])
+  for run in runs:
+    run.check_finished()
+  table = RowTable(FLAGS.table or pathlib.Path(runs[0].path).resolve().parent
+                   / "sensitivity_table", evaluation.SUMMARY_SCHEMA)
+  for run in runs:
+    summary = evaluation.evaluate_run(run, settings, force=FLAGS.force,
+                                      data_dir=FLAGS.data_dir, table=table,
+                                      allow_other_data=FLAGS.allow_other_data)
+    print(f"{run.path}: {evaluation.summary_line(summary)}")
+  print(f"table: {table.path} ({len(table.keys())} rows; pandas.read_parquet('{table.path}'))")
+
+
+def run() -> None:
+  """The command line: ``bin/evaluate_sensitivity``, or ``sensitivity_tf-evaluate_sensitivity`` once installed."""
+  cli.run(main, __doc__)

@@ -1,0 +1,103 @@
+"""Reproduces the paper's figures and a claims report, experiment by experiment.
+
+Usage:
+  bin/reproduce --experiment=trajectories --dataset=mnist --preset=small
+  bin/reproduce --experiment=all --preset=small --data_dir=DATA_DIR
+  bin/reproduce --experiment=correlation --preset=tiny
+  bin/reproduce --config=configs/reproduce_regions.py --preset=small --config.num_slices=24
+  sensitivity_tf-reproduce --experiment=capacity --preset=tiny   # installed, any directory
+
+Experiments (configs/reproduce_<name>.py): capacity (C1, C2), trajectories (C3, C4), regions
+(C5), correlation (C6, C7, Kendall τ and Ψ), factors (C8-C11, C13), points (C12). Each runs
+what it is missing (surveys, networks, evaluations: all resumable, never redone), then draws
+from the saved tables only, so running it again only re-analyses and redraws. --dataset
+restricts an experiment to some of its datasets (comma-separated). --experiment=X reads
+configs/reproduce_X.py (get_config(preset)); --config names one such file (or its name,
+e.g. reproduce_regions) instead and takes --config.<field>=... overrides (a changed field
+is a different set of networks). DATA_DIR: a local copy of the data (see the README).
+
+Writes, under --results_dir (default results/reproduce/<preset>): figures/<experiment>*.png
+and .pdf, claims.md and claims.json (every claim's statistic, n, verdict and rule), and the
+surveys and networks behind them. --docs_dir also copies the PNGs and claims.md there.
+
+Bad flags stop with a one-line error and exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
+from absl import flags
+from ml_collections import config_flags
+
+from sensitivity_tf import config_files
+from sensitivity_tf.reproduce import driver
+from sensitivity_tf.reproduce import presets
+from sensitivity_tf.reproduce.experiments import EXPERIMENTS
+from sensitivity_tf.reproduce.workspace import Workspace
+
+flags.DEFINE_string("experiment", None, "One of: " + ", ".join(EXPERIMENTS) + ", or all.")
+config_flags.DEFINE_config_file("config", None, "One experiment's config "
+                                "(configs/reproduce_*.py), instead of --experiment.",
+                                lock_config=False)
+flags.DEFINE_string("preset", "small", "tiny | small | paper (quick = tiny).")
+flags.DEFINE_string("dataset", None, "Restrict to these datasets (comma-separated).")
+flags.DEFINE_string("data_dir", None, "Local data (directory or file; see sensitivity_tf.data).")
+flags.DEFINE_string("results_dir", None, "Workspace (default results/reproduce/<preset>).")
+flags.DEFINE_string("docs_dir", None, "Also copy the PNG figures and claims.md here.")
+flags.DEFINE_bool("progress", True, "Show survey progress.")
+FLAGS = flags.FLAGS
+
+
+def main(argv: list) -> None:
+  if len(argv) > 1:
+    cli.fail(f"unexpected arguments {argv[1:]}; all settings are --flags")
+  if FLAGS.config is not None:
+    if FLAGS.experiment not in (None, FLAGS.config.experiment):
+      cli.fail(f"--experiment={FLAGS.experiment} contradicts --config "
+               f"(experiment={FLAGS.config.experiment!r}); give one of them")
+    names, chosen = [FLAGS.config.experiment], {FLAGS.config.experiment: FLAGS.config}
+  elif FLAGS.experiment is None:
+    cli.fail(f"--experiment is required; allowed: {', '.join(EXPERIMENTS)}, all")
+  else:
+    names = list(EXPERIMENTS) if FLAGS.experiment == "all" else [FLAGS.experiment]
+    for name in names:
+      if name not in EXPERIMENTS:
+        cli.fail(f"experiment={name!r} is invalid; allowed: {', '.join(EXPERIMENTS)}, all")
+    chosen = {name: cli.load_config_file(config_files.path(f"reproduce_{name}"),
+                                         FLAGS.preset) for name in names}
+  configs = {}
+  for name in names:
+    cfg = chosen[name]
+    if FLAGS.dataset:
+      wanted = FLAGS.dataset.split(",")
+      unknown = [d for d in wanted if d not in cfg.datasets]
+      if unknown:
+        cli.fail(f"dataset {unknown[0]!r} is not among {name}'s datasets at this preset; "
+                 f"allowed: {', '.join(cfg.datasets)}")
+      cfg.datasets = wanted
+    driver.validate_config(cfg)
+    configs[name] = cfg
+  preset = configs[names[0]].preset
+  ws = Workspace(FLAGS.results_dir or os.path.join("results", "reproduce", preset), preset,
+                 data_dir=FLAGS.data_dir, progress=FLAGS.progress,
+                 log=lambda m: print(m, file=sys.stderr))
+  for name in names:
+    out = driver.run_experiment(name, configs[name], ws)
+    for r in out["results"]:
+      print(f"{name}: {r.claim} {r.dataset}: {r.verdict} ({r.statistic})")
+    print(f"{name}: done in {out['wall_secs'] / 60:.1f} min")
+  if FLAGS.docs_dir:
+    os.makedirs(FLAGS.docs_dir, exist_ok=True)
+    for png in sorted((ws.root / "figures").glob("*.png")):
+      shutil.copy(png, FLAGS.docs_dir)
+    shutil.copy(ws.root / "claims.md", FLAGS.docs_dir)
+  print(f"figures: {ws.root / 'figures'}; report: {ws.root / 'claims.md'}")
+
+
+def run() -> None:
+  """The command line: ``bin/reproduce``, or ``sensitivity_tf-reproduce`` once installed."""
+  cli.run(main, __doc__, presets=True)

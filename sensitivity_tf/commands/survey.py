@@ -1,0 +1,82 @@
+"""Trains and measures many networks: a survey driven by keras-tuner.
+
+Usage:
+  bin/survey --config=configs/survey_default.py --preset=small [--dataset=mnist]
+  bin/survey --config=configs/survey_pairs_random_labels.py --preset=tiny
+  bin/survey --config=configs/survey_grid.py:paper --config.fixed.max_steps=50000
+  sensitivity_tf-survey --config=survey_default --preset=tiny    # installed, any directory
+
+--config is a study in configs/ (survey_default, survey_pairs_<factor>, survey_grid), by path
+or by name (see sensitivity_tf.config_files);
+--preset (tiny | small | paper; quick = tiny) selects its size, as does --config=<file>:<preset>;
+--config.<field>=... overrides any field of the study. Results go to --results_dir (default
+results/<study>_<dataset>_<preset>): one Parquet row per network in <results_dir>/table
+(pandas.read_parquet), the run directory of each network under <results_dir>/runs/.
+
+Progress (trials done / total, elapsed, ETA) goes to stderr; a summary (counts by status,
+time shares, where the table is) is printed at the end. Running the same command again
+resumes: rows already written are never redone, a killed network resumes from its
+checkpoint. --retry_failed reruns trials whose row says "failed".
+
+Distributed (keras-tuner's chief/worker mode): start the same command once with
+KERASTUNER_TUNER_ID=chief and once per worker with KERASTUNER_TUNER_ID=worker0, worker1, ...,
+all with KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT pointing at the chief, and the same
+--results_dir on storage every process can read and write (see README).
+
+Bad flags stop with a one-line error and exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
+from absl import flags
+from ml_collections import config_flags
+
+from sensitivity_tf.data import registry
+from sensitivity_tf.survey import driver
+from sensitivity_tf.survey import study as study_lib
+
+config_flags.DEFINE_config_file("config", None, "A study config in configs/ (survey_*.py).",
+                                lock_config=False)
+flags.DEFINE_string("preset", None, "tiny | small | paper (quick = tiny); overrides the "
+                    "config's default preset.")
+flags.DEFINE_string("dataset", None, "Dataset: " + ", ".join(registry.DATASETS) + ".")
+flags.DEFINE_string("data_dir", None, "Local copy of the data (see sensitivity_tf.data).")
+flags.DEFINE_string("results_dir", None, "Where the table and run directories go "
+                    "(default results/<study>_<dataset>_<preset>).")
+flags.DEFINE_bool("progress", True, "Show progress.")
+flags.DEFINE_bool("retry_failed", False, "Rerun trials whose row says 'failed'.")
+flags.DEFINE_float("worker_grace_secs", 30.0, "Chief: how long to wait for workers to be told "
+                   "to stop once every trial has a row.")
+flags.DEFINE_float("chief_timeout_secs", 300.0, "Worker: how long to wait for the chief.")
+flags.DEFINE_float("reassign_after_secs", 1800.0, "Chief: hand a trial out again after this "
+                   "long without a row (its worker presumed dead), once no fresh trial is left.")
+FLAGS = flags.FLAGS
+
+
+def main(argv: list) -> None:
+  if len(argv) > 1:
+    cli.fail(f"unexpected arguments {argv[1:]}; all settings are --flags")
+  if FLAGS.config is None:
+    cli.fail("--config is required, e.g. --config=configs/survey_default.py --preset=small")
+  study = FLAGS.config
+  if FLAGS.dataset:
+    study.dataset = FLAGS.dataset
+  if FLAGS.data_dir:
+    study.data_dir = FLAGS.data_dir
+  study = study_lib.validate(study)
+  results_dir = FLAGS.results_dir or os.path.join(
+      "results", f"{study['name']}_{study['dataset']}_{study['preset']}")
+  summary = driver.run_survey(
+      study, results_dir, progress=FLAGS.progress, retry_failed=FLAGS.retry_failed,
+      worker_grace_secs=FLAGS.worker_grace_secs, chief_timeout_secs=FLAGS.chief_timeout_secs,
+      reassign_after_secs=FLAGS.reassign_after_secs, log=lambda m: print(m, file=sys.stderr))
+  print(f"{summary['role']}: {driver.summary_text(summary)}")
+
+
+def run() -> None:
+  """The command line: ``bin/survey``, or ``sensitivity_tf-survey`` once installed."""
+  cli.run(main, __doc__, presets=True)

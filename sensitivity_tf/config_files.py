@@ -1,0 +1,56 @@
+"""Where the experiment configs live, and what a ``--config`` value names.
+
+The configs are the Python files of the repository's top-level ``configs/`` directory, each
+with a ``get_config()`` returning an ``ml_collections.ConfigDict``. ``pip install`` copies
+them into the package as ``sensitivity_tf/configs/`` (``setup.py`` maps that package onto
+``configs/``), so the installed commands find them from any directory; in a checkout
+(``pip install -e .`` or ``PYTHONPATH``) they are read from ``configs/`` itself.
+
+A ``--config`` value (optionally followed by ``:<argument>``, passed to ``get_config``) is,
+in this order [ours]:
+
+1. the path of an existing file: ``configs/train.py`` from the repository root, or any
+   file of your own;
+2. otherwise the name of one of the configs: ``train``, ``train.py`` or ``configs/train.py``
+   work from any directory.
+
+Anything else is left as given, and the command says that no such file exists.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import List
+
+_PACKAGE = pathlib.Path(__file__).resolve().parent
+
+
+def directory() -> pathlib.Path:
+  """The configs directory: the installed copy, else the checkout's ``configs/``."""
+  installed = _PACKAGE / "configs"
+  if (installed / "train.py").is_file():
+    return installed
+  return _PACKAGE.parent / "configs"
+
+
+def names() -> List[str]:
+  """The configs' names (file stems), sorted."""
+  return sorted(p.stem for p in directory().glob("*.py") if not p.name.startswith("_"))
+
+
+def path(name: str) -> str:
+  """The file of the config called ``name`` (e.g. ``reproduce_capacity``)."""
+  return str(directory() / f"{name}.py")
+
+
+def resolve(value: str) -> str:
+  """A ``--config`` value with a config's name replaced by its file (see the docstring)."""
+  file, sep, argument = value.partition(":")
+  if os.path.isfile(file):
+    return value
+  name = file[len("configs/"):] if file.startswith("configs/") else file
+  if not name or "/" in name or os.sep in name:
+    return value
+  candidate = directory() / (name if name.endswith(".py") else f"{name}.py")
+  return str(candidate) + sep + argument if candidate.is_file() else value
