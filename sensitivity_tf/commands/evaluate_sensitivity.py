@@ -82,5 +82,6 @@ def main(argv: list) -> None:
 
 
 def run() -> None:
-  """The command line: ``bin/evaluate_sensitivity``, or ``sensitivity_tf-evaluate_sensitivity`` once installed."""
+  """The command line: ``bin/evaluate_sensitivity``, or, once installed,
+  ``sensitivity_tf-evaluate_sensitivity``."""
   cli.run(main, __doc__)
