@@ -74,7 +74,9 @@ class InstallTest(unittest.TestCase):
                  "--max_steps=20", "--depth=1", "--width=16", f"--output_dir={output}",
                  "--noprogress"], self.work)
     self.assertEqual(proc.returncode, 0, proc.stderr)
-    self.assertIn("stop: max_steps after 20 steps", proc.stdout)
+    self.assertRegex(proc.stdout, r"stop: \w+ after 20 steps")
+    metrics = json.loads((self.work / output / "metrics.json").read_text())
+    self.assertEqual(metrics["num_train"], 300)
     config = json.loads((self.work / output / "config.json").read_text())["config"]
     self.assertEqual((config["train_subset"], config["max_steps"]), (300, 20))
     self.assertEqual(config["dataset"], "fashion_mnist")  # from configs/train.py
