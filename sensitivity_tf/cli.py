@@ -50,11 +50,12 @@ EXIT_USAGE = 2
 
 def expected_errors() -> Tuple[Type[BaseException], ...]:
   from sensitivity_tf.data.readers import DataError
+  from sensitivity_tf.row_table import TableError
   from sensitivity_tf.run_dir import RunDirError
   from sensitivity_tf.train_config import ConfigError
   # ConnectionError: a survey worker that cannot reach its chief, a data download that
   # cannot connect: things the user fixes, not bugs.
-  return (ConfigError, DataError, RunDirError, ConnectionError)
+  return (ConfigError, DataError, RunDirError, TableError, ConnectionError)
 
 
 def fail(message: str) -> None:

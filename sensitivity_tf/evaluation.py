@@ -243,6 +243,11 @@ SUMMARY_SCHEMA = pa.schema(
      ("data_fingerprint", pa.string())] + SUMMARY_METRICS)
 
 
+def summary_table(path) -> RowTable:
+  """The table of per-model summaries that `evaluate_run` appends to."""
+  return RowTable(path, SUMMARY_SCHEMA, kind="sensitivity_summary")
+
+
 def _cached(run: run_dir_lib.RunDirectory, settings: EvaluationSettings) -> Optional[dict]:
   path = run.file(SUBDIR) / SUMMARY
   if not path.is_file():

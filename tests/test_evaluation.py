@@ -179,7 +179,12 @@ class BinEvaluateTest(tf.test.TestCase):
       summary = json.loads(pathlib.Path(out, "sensitivity", evaluation.SUMMARY).read_text())
       self.assertEqual(summary["data_source"], f"npz:{MNIST_NPZ}")
       self.assertNotEqual(summary["data_fingerprint"], trained["fingerprint"])
+      from sensitivity_tf.survey import results
+      results.table(os.path.join(d, "survey")).write_row("k", dict(trial_key="k"))
       for bad, message in (([os.path.join(d, "nope")], "no such run directory"),
+                           ([out, f"--table={pathlib.Path(out, 'config.json')}"], "is a file"),
+                           ([out, f"--table={os.path.join(d, 'survey', 'table')}"],
+                            "holds survey rows; this tool writes sensitivity_summary rows"),
                            ([d], "not a run directory"),
                            ([out, "--num_samples=100"], "num_samples=100 is invalid"),
                            ([], "no run directory given")):

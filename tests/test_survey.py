@@ -157,6 +157,50 @@ class RowTableTest(tf.test.TestCase):
         t.write_row("c", dict(k="c", extra=1))
 
 
+  def test_a_table_belongs_to_one_tool(self):
+    from sensitivity_tf import evaluation
+    from sensitivity_tf.row_table import TableError
+    with tempfile.TemporaryDirectory() as d:
+      survey_table = results.table(d)
+      survey_table.write_row("k", dict(trial_key="k", status="ok"))
+      with self.assertRaisesRegex(TableError, r"holds survey rows; this tool writes "
+                                  "sensitivity_summary rows"):
+        evaluation.summary_table(survey_table.path).write_row("r", dict(run_dir="r"))
+      pathlib.Path(survey_table.path, "_table.json").unlink()  # a table from before markers
+      with self.assertRaisesRegex(TableError, "holds rows of another schema"):
+        evaluation.summary_table(survey_table.path).check_writable()
+      results.table(d).write_row("k2", dict(trial_key="k2"))  # the same tool still may
+      self.assertLen(pd.read_parquet(survey_table.path), 2)  # the marker is not a row
+      pathlib.Path(d, "file").write_text("x")
+      with self.assertRaisesRegex(TableError, "is a file"):
+        evaluation.summary_table(pathlib.Path(d, "file")).check_writable()
+
+
+class OneStudyPerResultsDirTest(tf.test.TestCase):
+
+  def test_another_study_is_refused_a_grown_one_is_not(self):
+    s = tiny_study(num_models=4)
+    recorded = study.describe(study.validate(s))
+    study.check_same_study(recorded, study.validate(dict(s, num_models=40)), "here")
+    study.check_same_study(recorded, study.validate(dict(s, data_dir="/elsewhere")), "here")
+    for other in (dict(s, dataset="mnist"), dict(s, seed=1), tiny_study("grid"),
+                  dict(s, evaluation=dict(s["evaluation"], bins=32))):
+      with self.assertRaisesRegex(train_config.ConfigError, "here holds the results of another "
+                                  "study"):
+        study.check_same_study(recorded, study.validate(other), "here")
+
+  def test_bin_survey_refuses_another_study_before_any_training(self):
+    with tempfile.TemporaryDirectory() as d:
+      grid = study.validate(study.grid_study("tiny"))
+      import json
+      pathlib.Path(d, "study.json").write_text(json.dumps(dict(study=study.describe(grid))))
+      proc = run_bin("survey", "--config=configs/survey_default.py", "--preset=tiny",
+                     f"--results_dir={d}", timeout=300)
+      assert_one_line_error(self, proc, f"{d} holds the results of another study (grid, grid, "
+                            "fashion_mnist, preset tiny; differing in")
+      self.assertEqual(sorted(os.listdir(d)), ["study.json"])  # nothing trained, nothing written
+
+
 class FailuresTest(tf.test.TestCase):
 
   def test_failed_and_diverged_trials_get_rows_and_the_survey_goes_on(self):

@@ -34,7 +34,6 @@ from absl import flags
 
 from sensitivity_tf import evaluation
 from sensitivity_tf import run_dir
-from sensitivity_tf.row_table import RowTable
 
 _DEFAULTS = evaluation.EvaluationSettings()
 _HELP = {
@@ -71,8 +70,9 @@ def main(argv: list) -> None:
   runs = run_dir.find_run_dirs(argv[1:])
   for run in runs:
     run.check_finished()
-  table = RowTable(FLAGS.table or pathlib.Path(runs[0].path).resolve().parent
-                   / "sensitivity_table", evaluation.SUMMARY_SCHEMA)
+  table = evaluation.summary_table(
+      FLAGS.table or pathlib.Path(runs[0].path).resolve().parent / "sensitivity_table")
+  table.check_writable()  # before any work
   for run in runs:
     summary = evaluation.evaluate_run(run, settings, force=FLAGS.force,
                                       data_dir=FLAGS.data_dir, table=table,

@@ -8,7 +8,8 @@ checkpoint).
 
 Results directory layout::
 
-    <results_dir>/study.json        the study as run (config, evaluation settings, trial count)
+    <results_dir>/study.json        the study as run (config, evaluation settings, trial count);
+                                    another study is refused (the same one grown is not)
     <results_dir>/table/            one Parquet row per network: pandas.read_parquet(...)
     <results_dir>/runs/<key>/       the run directory of each network (bin/train layout)
     <results_dir>/keras_tuner/      keras-tuner's own files (overwritten at each start; unused)
@@ -88,11 +89,15 @@ def run_survey(study, results_dir, progress: bool = True, retry_failed: bool = F
   study = study_lib.validate(study)
   settings = study_lib.evaluation_settings(study)
   trials = design_lib.build_trials(study, settings.settings_id)
-  results_dir = pathlib.Path(results_dir)
+  results_dir = pathlib.Path(results_dir).expanduser()
   table = results.table(results_dir)
   tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
   role = "chief" if tuner_lib.is_chief() else "worker" if tuner_lib.is_worker() else "single"
   if role != "worker":
+    if (results_dir / "study.json").is_file():  # a results directory holds one study
+      recorded = atomic.read_json(results_dir / "study.json")
+      study_lib.check_same_study(recorded.get("study", {}), study, results_dir)
+    table.check_writable()
     atomic.write_json(results_dir / "study.json",
                       dict(study=study_lib.describe(study), num_trials=len(trials),
                            settings_id=settings.settings_id))

@@ -59,4 +59,4 @@ SCHEMA = pa.schema(TRIAL_FIELDS + HYPERPARAMETER_FIELDS + METRIC_FIELDS + TIMING
 
 def table(results_dir) -> RowTable:
   import pathlib
-  return RowTable(pathlib.Path(results_dir) / "table", SCHEMA)
+  return RowTable(pathlib.Path(results_dir) / "table", SCHEMA, kind="survey")

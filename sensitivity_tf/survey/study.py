@@ -177,3 +177,27 @@ def validate(study) -> Dict[str, Any]:
 
 def describe(study: Dict[str, Any]) -> Dict[str, Any]:
   return dict(study, evaluation=dataclasses.asdict(evaluation_settings(study)))
+
+
+# Fields that change neither what a study's trials are nor how they are evaluated: its size
+# (a study grown to more networks is the same study; its trial lists are prefix-stable),
+# where the data is read from, and what is kept on disk.
+NON_IDENTITY = ("num_models", "num_pairs", "seeds_per_cell", "data_dir", "keep")
+
+
+def check_same_study(recorded: Dict[str, Any], study: Dict[str, Any], where) -> None:
+  """ConfigError (one line) if ``study`` is not the study ``recorded`` (a `describe` read
+  back from ``where``'s study.json), growth in size aside."""
+  import json
+
+  def identity(s):
+    return json.loads(json.dumps({k: v for k, v in s.items() if k not in NON_IDENTITY},
+                                 sort_keys=True, default=str))
+  old, new = identity(recorded), identity(describe(study))
+  if old == new:
+    return
+  diff = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+  raise train_config.ConfigError(
+      f"{where} holds the results of another study ({old.get('name')}, {old.get('design')}, "
+      f"{old.get('dataset')}, preset {old.get('preset')}; differing in {', '.join(diff[:4])}); "
+      "pass another --results_dir (a study grown to more networks may share one)")
