@@ -4,8 +4,10 @@ Layout (every file written atomically; ``metrics.json`` last, so its presence me
 run finished):
 
 =========================  ==================================================================
-``config.json``            every hyperparameter and seed, the data source actually used,
-                           effective batch size, library versions, machine, command line
+``config.json``            every hyperparameter and seed, the data source actually used and
+                           its fingerprint, effective batch size, the code version (git
+                           commit and dirty flag, or the package version), library
+                           versions, machine, command line
 ``initial.weights.h5``     the weights at initialization (Keras ``save_weights`` format)
 ``model.keras``            the trained model (Keras 3 format; reload with `load_model`)
 ``metrics.json``           final loss/accuracy on the full train and test sets, generalization

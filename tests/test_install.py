@@ -77,9 +77,13 @@ class InstallTest(unittest.TestCase):
     self.assertRegex(proc.stdout, r"stop: \w+ after 20 steps")
     metrics = json.loads((self.work / output / "metrics.json").read_text())
     self.assertEqual(metrics["num_train"], 300)
-    config = json.loads((self.work / output / "config.json").read_text())["config"]
+    record = json.loads((self.work / output / "config.json").read_text())
+    config = record["config"]
     self.assertEqual((config["train_subset"], config["max_steps"]), (300, 20))
     self.assertEqual(config["dataset"], "fashion_mnist")  # from configs/train.py
+    # the copy is no git checkout, so the code version is the package's
+    self.assertEqual((record["code"]["source"], record["code"]["version"]),
+                     ("package", "0.1.0"))
 
   def _where(self, module):
     proc = _run([str(self.python), "-c", f"import {module}; print({module}.__file__)"], self.work)

@@ -3,7 +3,8 @@
 Each experiment's claim rows go to ``claims/<experiment>.json`` in the workspace (and its
 extra entries, such as the Kendall τ / Ψ tables, to ``claims/<experiment>_extra.json``);
 ``claims.md`` and ``claims.json`` are rebuilt from all of them after every run, so the report
-always covers every experiment run so far at that preset.
+always covers every experiment run so far at that preset. The report records the code version
+and, per dataset, the kind of data source and its fingerprint; no local path.
 """
 
 from __future__ import annotations
@@ -64,14 +65,34 @@ def _format_extra(entry: dict) -> List[str]:
   return lines + [""]
 
 
+def report_provenance(ws: Workspace, results: List[dict]) -> dict:
+  """What the report was computed with: the code's version and, for every dataset it has
+  claims on, the kind of data source and its fingerprint (never a local path)."""
+  from sensitivity_tf import environment
+  from sensitivity_tf.data import registry
+  names = sorted({r["dataset"] for r in results if r["dataset"] in registry.DATASETS})
+  return dict(code=environment.code_version(),
+              data={n: environment.data_provenance(n, ws.data_dir) for n in names})
+
+
+def provenance_notes(provenance: dict) -> List[str]:
+  from sensitivity_tf import environment
+  notes = [f"Code: {environment.code_version_text(provenance['code'])}."]
+  for name, data in provenance["data"].items():
+    notes.append(f"Data, {name}: source `{data['source']}`, fingerprint (SHA-256 of the "
+                 f"arrays, 16 hex digits) `{data['fingerprint'] or 'none'}`.")
+    if name == "cifar10" and "jpeg" in data["source"].lower():
+      notes.append("CIFAR-10 here is a JPEG quality-75 copy: results are close to, not equal "
+                   "to, results on the original bytes.")
+  return notes
+
+
 def write_report(ws: Workspace) -> None:
   paths = sorted(p for p in ws.path("claims", "x").parent.glob("*.json")
                  if not p.name.endswith("_extra.json"))
   results = claims_lib.read_results(paths)
-  notes = ["CIFAR-10 here is the JPEG quality-75 copy (`../shared/data`): close to, not equal "
-           "to, results on the original bytes. CIFAR-100 has no offline copy here.",
-           f"Workspace: `{ws.root}`; figures in `{ws.root / 'figures'}`."]
-  text = claims_lib.markdown(results, ws.preset, notes)
+  provenance = report_provenance(ws, results)
+  text = claims_lib.markdown(results, ws.preset, provenance_notes(provenance))
   extra_paths = sorted(ws.path("claims", "x").parent.glob("*_extra.json"))
   extras = [e for p in extra_paths for e in atomic.read_json(p)]
   if extras:
@@ -83,5 +104,6 @@ def write_report(ws: Workspace) -> None:
       text += "\n".join(_format_extra(entry)) + "\n"
   atomic.write_bytes(ws.path("claims.md"), text.encode())
   atomic.write_bytes(ws.path("claims.json"),
-                     json.dumps(dict(preset=ws.preset, claims=results, extras=extras),
+                     json.dumps(dict(preset=ws.preset, claims=results, extras=extras,
+                                     provenance=provenance),
                                 indent=2, sort_keys=True, default=float).encode())
