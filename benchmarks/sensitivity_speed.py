@@ -14,7 +14,7 @@ Each is reported in points/s, as a multiple of one forward+backward pass on the 
 (a gradient of the summed logits with respect to the input), and as achieved GFLOP/s of its
 own algorithm, beside a large float32 matmul's GFLOP/s measured in the same run. Accuracy:
 the largest relative deviation from a float64 oracle (float64 ``batch_jacobian`` of the
-logits and the cancellation-free contraction of SPEC §1.1) on the first 64 points.
+logits and the cancellation-free contraction of docs/method.md §1.1) on the first 64 points.
 
 Transitions: trajectory points per second of `TransitionCounter` on 8 random ellipses of
 k = 3072 samples, as a multiple of a plain compiled forward pass over the same points.
@@ -68,7 +68,8 @@ def direct_flops(d, k):
 
 
 def oracle(model, x):
-  """float64 batch_jacobian of the logits and the SPEC §1.1 contraction (tests/oracles.py)."""
+  """float64 batch_jacobian of the logits and the contraction of docs/method.md §1.1
+  (tests/oracles.py)."""
   g, logits = oracles.logit_jacobian64(model, x, "relu")
   return oracles.spec_contraction_norms(g, logits)
 

@@ -1,6 +1,6 @@
-"""Reproduce the paper's capacity experiment (SPEC §3).
+"""Reproduce the paper's capacity experiment (docs/method.md §5).
 
-Command:   bin/reproduce --experiment=capacity --preset=small --data_dir=../shared/data
+Command:   bin/reproduce --experiment=capacity --preset=small [--data_dir=DATA_DIR]
 Runtime:   small, measured on this project's 2-core machine (2026-11-27): 24.4 min from
            scratch, all of it the two random surveys it trains (Fashion-MNIST 160 networks,
            17.6 min, 35 at 100% training accuracy; MNIST 80 networks, 6.7 min, 36 at 100%; the

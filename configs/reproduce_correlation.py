@@ -1,6 +1,6 @@
-"""Reproduce the paper's correlation experiment (SPEC §3).
+"""Reproduce the paper's correlation experiment (docs/method.md §5).
 
-Command:   bin/reproduce --experiment=correlation --preset=small --data_dir=../shared/data
+Command:   bin/reproduce --experiment=correlation --preset=small [--data_dir=DATA_DIR]
 Runtime:   small, measured on this project's 2-core machine (2026-11-27): 27.6 min on top of
            capacity's surveys (which it reuses): the CIFAR-10 random survey, 120 networks on
            500 images, 26.6 min, 34 at 100% training accuracy; the Fashion-MNIST factorial

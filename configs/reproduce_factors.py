@@ -1,6 +1,6 @@
-"""Reproduce the paper's factors experiment (SPEC §3).
+"""Reproduce the paper's factors experiment (docs/method.md §5).
 
-Command:   bin/reproduce --experiment=factors --preset=small --data_dir=../shared/data
+Command:   bin/reproduce --experiment=factors --preset=small [--data_dir=DATA_DIR]
 Runtime:   small, measured on this project's 2-core machine (2026-11-27): 41.4 min from
            scratch: 4 paired studies x 20 pairs x 3 datasets = 480 networks (CIFAR-10: 21.9 min
            of it).

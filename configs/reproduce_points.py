@@ -1,6 +1,6 @@
-"""Reproduce the paper's points experiment (SPEC §3).
+"""Reproduce the paper's points experiment (docs/method.md §5).
 
-Command:   bin/reproduce --experiment=points --preset=small --data_dir=../shared/data
+Command:   bin/reproduce --experiment=points --preset=small [--data_dir=DATA_DIR]
 Runtime:   small, measured on this project's 2-core machine (2026-11-27): seconds; it reads the
            per-point tables of capacity's surveys (which it trains if they are missing).
 Result:    figures/points_<dataset>.png|pdf; on the small preset

@@ -1,6 +1,6 @@
-"""Reproduce the paper's regions experiment (SPEC §3).
+"""Reproduce the paper's regions experiment (docs/method.md §5).
 
-Command:   bin/reproduce --experiment=regions --preset=small --data_dir=../shared/data
+Command:   bin/reproduce --experiment=regions --preset=small [--data_dir=DATA_DIR]
 Runtime:   small, measured on this project's 2-core machine (2026-11-27): 0.8 min for the 12
            slices of 200x200 codes per dataset, plus seconds to train the two 784-128x3-10
            networks (2,000 examples; 100% training accuracy in 1,000 and 300 steps).

@@ -1,6 +1,6 @@
-"""Reproduce the paper's trajectories experiment (SPEC §3).
+"""Reproduce the paper's trajectories experiment (docs/method.md §5).
 
-Command:   bin/reproduce --experiment=trajectories --preset=small --data_dir=../shared/data
+Command:   bin/reproduce --experiment=trajectories --preset=small [--data_dir=DATA_DIR]
 Runtime:   small, measured on this project's 2-core machine (2026-11-27): 0.3 min from scratch:
            one 784-512x2-10 ReLU network per dataset on 10,000 examples, at most 4,000 steps
            (MNIST reached 100% training accuracy in 800; Fashion-MNIST stopped at the cap at

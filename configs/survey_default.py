@@ -1,4 +1,4 @@
-"""The default survey of SPEC §2: networks drawn at random from the whole space.
+"""The default survey of docs/method.md §4: networks drawn at random from the whole space.
 
 Command:   bin/survey --config=configs/survey_default.py --preset=small [--dataset=mnist]
 Space:     depth 1-4, width 64-512 (paper preset: to 1024), ReLU / ReLU6 / hard tanh / hard

@@ -1,4 +1,4 @@
-"""Paired factor study: augmentation (SPEC §2; claims C9, C13).
+"""Paired factor study: augmentation (docs/method.md §4; claims C9, C13).
 
 Command:   bin/survey --config=configs/survey_pairs_augmentation.py --preset=small [--dataset=mnist]
 Design:    pairs of networks identical in every hyperparameter and seed except the factor, the

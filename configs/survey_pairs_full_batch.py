@@ -1,4 +1,4 @@
-"""Paired factor study: full batch (SPEC §2; claims C10, C13).
+"""Paired factor study: full batch (docs/method.md §4; claims C10, C13).
 
 Command:   bin/survey --config=configs/survey_pairs_full_batch.py --preset=small [--dataset=mnist]
 Design:    pairs of networks identical in every hyperparameter and seed except the factor, the

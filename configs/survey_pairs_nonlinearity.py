@@ -1,4 +1,4 @@
-"""Paired factor study: nonlinearity (SPEC §2; claims C11, C13).
+"""Paired factor study: nonlinearity (docs/method.md §4; claims C11, C13).
 
 Command:   bin/survey --config=configs/survey_pairs_nonlinearity.py --preset=small [--dataset=mnist]
 Design:    pairs of networks identical in every hyperparameter and seed except the factor, the

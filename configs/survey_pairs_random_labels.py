@@ -1,4 +1,4 @@
-"""Paired factor study: random labels (SPEC §2; claims C8, C13).
+"""Paired factor study: random labels (docs/method.md §4; claims C8, C13).
 
 Command:   bin/survey --config=configs/survey_pairs_random_labels.py --preset=small [--dataset=mnist]
 Design:    pairs of networks identical in every hyperparameter and seed except the factor, the

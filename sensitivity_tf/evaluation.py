@@ -8,7 +8,7 @@
 * along ``ellipses_per_kind`` ellipses of each kind (random, different-class, same-class):
   transitions per loop and per angle bin, and ‖J‖ at ``ellipse_jacobian_samples`` equally
   spaced angles (a multiple of 6, so the anchors are among them);
-* per-test-point transitions [ours, SPEC §1.3]: for ``test_point_ellipses`` seeded test
+* per-test-point transitions [ours, docs/method.md §2]: for ``test_point_ellipses`` seeded test
   points, the transitions around the ellipse through the point and two other test points;
 
 and a per-model summary (means and medians). Class-anchored ellipses use the **true**

@@ -1,4 +1,4 @@
-"""The input-output Jacobian norm ‖J(x)‖_F of SPEC §1.1, exact and fast.
+"""The input-output Jacobian norm ‖J(x)‖_F of docs/method.md §1.1, exact and fast.
 
 J(x) = ∂softmax(f(x))/∂xᵀ (``variant="softmax"``, the paper's metric, the default) or
 ∂f(x)/∂xᵀ (``variant="logits"``), an n_classes × d matrix per point. We return its Frobenius
@@ -15,10 +15,10 @@ How it is computed (all exact, no estimate, unless ``num_projections`` is set):
    differences themselves (rather than subtracting logit gradients afterwards) loses no
    digits to components the logit gradients share, and needs one row fewer than the K
    gradients: K − 1 backward passes through every layer but the first, as large matmuls.
-3. The softmax contraction without cancellation (SPEC §1.1). With σ = Σ_{j≠k*} p_j
+3. The softmax contraction without cancellation (docs/method.md §1.1). With σ = Σ_{j≠k*} p_j
    (computed from a float64 log-softmax, never as 1 − p_max) and w_j = p_j/σ (j ≠ k*,
    Σ w_j = 1), the rows of J/σ in z_1-space are b̃_{k*} = p_{k*} c and b̃_j = p_j c − w_j D_j,
-   with c = Σ_j w_j D_j. This equals p_k Σ_j p_j (g_k − g_j) / σ exactly (SPEC §1.1) but
+   with c = Σ_j w_j D_j. This equals p_k Σ_j p_j (g_k − g_j) / σ exactly (docs/method.md §1.1) but
    sums only the D_j with weights in [0, 1]. Dividing by σ keeps b̃ of order one, so
    squares never underflow even where ‖J‖ is 1e-200.
 4. The first layer is applied through a fixed matrix R with ‖b W_1ᵀ‖ = ‖b Rᵀ‖: when the

@@ -6,7 +6,7 @@ Each entry carries what the two sensitivity metrics need besides the function it
   (`sensitivity_tf.jacobian`) so that it never has to differentiate through the first
   (widest) layer;
 * ``breakpoints``: the pre-activation values where the function changes linear piece.
-  The *code* of a neuron (SPEC §1.2) is the index of the piece its pre-activation ``z``
+  The *code* of a neuron (docs/method.md §1.2) is the index of the piece its pre-activation ``z``
   lies in: the number of breakpoints ``b`` with ``b <= z``. A pre-activation exactly on a
   breakpoint therefore takes the code of the piece to its right.
 

@@ -4,7 +4,7 @@ The slice is the plane through three points x1, x2, x3: x(u, v) = c + u·e1 + v�
 circumcenter of the triangle and (e1, e2) an orthonormal basis of its plane, in units of the
 input space. A square window of half-side ``extent`` × R (R the circumradius) is sampled on a
 ``resolution`` × ``resolution`` grid; each pixel gets the code of the **last** hidden layer
-(SPEC §1.2) at its point, reduced to one integer per distinct code.
+(docs/method.md §1.2) at its point, reduced to one integer per distinct code.
 
 **Code changes per unit area** [ours]: a pixel is a boundary pixel when its code differs from
 that of its right or lower neighbour; the density of a set of pixels is its share of boundary

@@ -1,12 +1,12 @@
 """Training under the paper's protocol: a fixed budget of optimizer steps, well past the
-first fit (SPEC §2), or, as a non-default option, stopping at the first fit.
+first fit (docs/method.md §3), or, as a non-default option, stopping at the first fit.
 
 The loop is ours rather than ``model.fit`` so that a run can stop on the accuracy of the
 **un-augmented** training set, resume bit-for-bit from a checkpoint, and report divergence
 as a status. It runs ``chunk`` optimizer steps per compiled call (a ``tf.range`` loop inside
 one ``tf.function``), so Python is visited once per evaluation interval, not once per step.
 
-Choices that are ours [SPEC §2 is silent]:
+Choices that are ours [docs/method.md §3 is silent]:
 
 * Mini-batches: each epoch is a fresh permutation of the training set drawn from
   ``(seed, epoch)``; the last partial batch of an epoch is dropped so every step has the
@@ -99,7 +99,7 @@ def first_fit(history: List[Evaluation], target_accuracy: float) -> Optional[Eva
 
 
 def fit_threshold(num_classes: int) -> float:
-  """Training accuracy that counts as "100%": 1.0, or 0.999 with 100 classes (SPEC §2,
+  """Training accuracy that counts as "100%": 1.0, or 0.999 with 100 classes (docs/method.md §3,
   the paper's CIFAR-100 rule [ours, from memory])."""
   return 0.999 if num_classes >= 100 else 1.0
 

@@ -1,4 +1,4 @@
-"""The closed trajectories of SPEC §1.3: ellipses through three points, and their anchors.
+"""The closed trajectories of docs/method.md §2: ellipses through three points, and their anchors.
 
 The ellipse through x1, x2, x3 placed at angles π/3, π and 5π/3:
 
@@ -111,7 +111,7 @@ def make_ellipses(kind: str, count: int, seed: int, x_train: np.ndarray = None,
 
 def ellipses_through_test_points(x_test: np.ndarray, indices: np.ndarray, seed: int) -> List[Ellipse]:
   """For each test index i, the ellipse through x_test[i] (at π/3) and two other test
-  points drawn from ``seed`` (SPEC §1.3, per-test-point transitions [ours])."""
+  points drawn from ``seed`` (docs/method.md §2, per-test-point transitions [ours])."""
   rng = np.random.default_rng([seed, 7])
   n = len(x_test)
   out = []

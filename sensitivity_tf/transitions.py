@@ -1,4 +1,4 @@
-"""Transitions between linear regions along closed trajectories (SPEC §1.2), sampled.
+"""Transitions between linear regions along closed trajectories (docs/method.md §1.2), sampled.
 
 Every hidden neuron has an integer **code**, the linear piece of its nonlinearity its
 pre-activation lies in (`sensitivity_tf.nonlinearities`); c(x) concatenates the codes of all

@@ -1,4 +1,4 @@
-"""On-the-fly data augmentation of flat input batches [ours, SPEC §2].
+"""On-the-fly data augmentation of flat input batches [ours, docs/method.md §3].
 
 * 28x28 images (MNIST, Fashion-MNIST): a random translation by an integer number of pixels
   in [-2, 2] along each axis, independently per example;
@@ -31,7 +31,7 @@ class AugmentationPolicy:
 
 
 def policy_for(image_shape: Tuple[int, int, int]) -> AugmentationPolicy:
-  """The SPEC §2 policy for an image size: ±2 px for 28x28, ±4 px and flips for 32x32."""
+  """The docs/method.md §3 policy for an image size: ±2 px for 28x28, ±4 px and flips for 32x32."""
   if image_shape[0] >= 32:
     return AugmentationPolicy(max_shift=4, horizontal_flip=True)
   return AugmentationPolicy(max_shift=2, horizontal_flip=False)

@@ -1,6 +1,6 @@
 """Preprocessing and the seeded dataset options: subsets, random labels, standardization.
 
-Preprocessing [ours, SPEC §2]: images are flattened (row-major, channels last) and pixels
+Preprocessing [ours, docs/method.md §3]: images are flattened (row-major, channels last) and pixels
 scaled to [0, 1] by dividing by 255, in float32 (float images already in [0, 1] are kept). Optional per-feature standardization
 subtracts the training-set mean of each feature and divides by its training-set standard
 deviation; features with zero standard deviation (constant border pixels of MNIST) are

@@ -1,4 +1,4 @@
-"""Claims C1–C13 of SPEC §3: their verdict rules, fixed before any run, and the report.
+"""Claims C1–C13 of docs/method.md §6: their verdict rules, fixed before any run, and the report.
 
 Every verdict follows from the numbers by the rule written in `RULES` (and copied into the
 report): nothing is hard-coded. The three verdicts:

@@ -1,7 +1,7 @@
 """The surveys the reproduction runs, one definition shared by every experiment that reads
 them (so capacity, correlation and points read one survey and train it once).
 
-* ``survey``: networks drawn from the SPEC §2 space (random design). The correlation-type
+* ``survey``: networks drawn from the docs/method.md §4 space (random design). The correlation-type
   experiments keep those at 100% training accuracy, so the study grows ``step`` networks
   at a time until ``min_converged`` of them got there, or ``max_models`` (``GROWTH``).
   Small preset [ours, a documented deviation]: 1,000 training examples, batch sizes

@@ -3,7 +3,7 @@
 Three designs:
 
 * ``random``: ``num_models`` configurations drawn from the space (`space.draw`);
-* ``pairs``: ``num_pairs`` paired factor studies (SPEC §2). Each pair is one draw from the
+* ``pairs``: ``num_pairs`` paired factor studies (docs/method.md §4). Each pair is one draw from the
   space, then two trials identical in every hyperparameter and every seed except the
   factor: ``random_labels`` (fraction 1 vs 0), ``augmentation`` (off vs on),
   ``full_batch`` (full vs the drawn mini-batch size), ``nonlinearity`` (a drawn non-ReLU

@@ -6,7 +6,7 @@ A space maps training-config fields (`sensitivity_tf.train_config.FIELDS`) to on
 * ``{"choices": [...], "weights": [...]}``, drawn with those probabilities;
 * ``{"log_uniform": [low, high]}``, log-uniform on [low, high];
 * ``{"log_uniform_by": "optimizer", "ranges": {"sgd": [1e-3, 1e-1], ...}}``, log-uniform
-  on a range that depends on an already drawn field (the learning rate of SPEC §2 depends
+  on a range that depends on an already drawn field (the learning rate of docs/method.md §4 depends
   on the optimizer).
 
 Fields are drawn in sorted order of their names, fields that depend on another after all
@@ -14,7 +14,7 @@ the others, each from one `numpy.random.Generator`, so a survey's whole list of
 configurations is a pure function of its seed (and not of the order a config file, or a
 ``ConfigDict``, lists them in).
 
-The default space of SPEC §2 [ours, the paper's grid is unpublished]: depth {1, 2, 3, 4};
+The default space of docs/method.md §4 [ours, the paper's grid is unpublished]: depth {1, 2, 3, 4};
 width {64, 128, 256, 512, 1024}; nonlinearity {relu, relu6, hard_tanh, hard_sigmoid};
 optimizer {sgd, momentum, adam, rmsprop}; learning rate log-uniform per optimizer
 (sgd/momentum 1e-3 … 1e-1, adam/rmsprop 1e-4 … 1e-2); batch size {32, 128, 512, full};

@@ -18,7 +18,7 @@ Presets (sizes measured on this project's 2-core machine; see each config's docs
   a light evaluation;
 * ``small``: real data subsets (1,000 training examples) and a reduced space, for a survey
   of dozens to hundreds of networks within about an hour;
-* ``paper``: the full training sets, the SPEC §2 space, the default evaluation (k = 3072,
+* ``paper``: the full training sets, the docs/method.md §4 space, the default evaluation (k = 3072,
   B = 64, 8 ellipses of each kind, 100 test-point ellipses), thousands of networks: for
   clusters (see README: distributed surveys).
 """

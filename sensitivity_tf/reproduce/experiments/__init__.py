@@ -1,4 +1,4 @@
-"""The paper's experiments, registered by name (SPEC §3). Each module has ``NAME``,
+"""The paper's experiments, registered by name (docs/method.md §5). Each module has ``NAME``,
 ``CLAIMS`` and ``run(cfg, workspace) -> (claim results, extra report entries)``: it runs
 what is missing (surveys, networks, evaluations, all resumable and cached), then analyses
 the saved tables and draws its figure."""

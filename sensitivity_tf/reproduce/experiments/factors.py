@@ -53,7 +53,7 @@ def paired(rows: pd.DataFrame) -> pd.DataFrame:
 
 def fair(pairs: pd.DataFrame, dataset: str) -> pd.Series:
   """Whether both partners of each pair reached 100% training accuracy (99.9% with 100
-  classes): the pairs the verdicts rest on (SPEC §2, fair pairs)."""
+  classes): the pairs the verdicts rest on (docs/method.md §4, fair pairs)."""
   threshold = training.fit_threshold(registry.get_spec(dataset).num_classes)
   return (pairs.train_accuracy_bad >= threshold) & (pairs.train_accuracy_good >= threshold)
 

@@ -1,0 +1,79 @@
+"""The repository stands on its own: README, docs, code and configs name no path outside it,
+and the README's and docs' links point at files inside it. (Tests may read local data copies
+from outside; they are not scanned.)"""
+
+import pathlib
+import re
+
+import tensorflow as tf
+
+from conftest import REPO
+
+SCANNED_FILES = ("README.md", "setup.py", "setup.sh", "pytest.ini", ".ci/run")
+SCANNED_DIRS = ("docs", "sensitivity_tf", "bin", "configs", "benchmarks")
+BINARY = {".png", ".pdf", ".jpg", ".h5", ".keras", ".parquet", ".gz", ".npz", ".pyc"}
+
+# A parent-relative path, or an absolute path into a machine's own layout.
+OUTSIDE = re.compile(r"\.\./|(?<![\w.~$<>\-])/(?:work|home|root|tmp|mnt|media|shared|srv|opt|"
+                     r"usr|var|data|Users|etc|nonexistent)\b")
+# Where a public package installs files, named only where the code or setup uses it.
+ALLOWED = {
+    "#!/usr/bin/env": None,  # any shebang
+    "/usr/share/datasets/fashion-mnist": {"sensitivity_tf/data/registry.py", "setup.sh"},
+}
+
+
+def scanned():
+  files = [REPO / f for f in SCANNED_FILES if (REPO / f).is_file()]
+  for folder in SCANNED_DIRS:
+    files += [p for p in (REPO / folder).rglob("*")
+              if p.is_file() and p.suffix not in BINARY and "__pycache__" not in p.parts]
+  return sorted(files)
+
+
+def outside_paths(path, text):
+  relative = path.relative_to(REPO).as_posix()
+  found = []
+  for number, line in enumerate(text.splitlines(), 1):
+    for match in OUTSIDE.finditer(line):
+      allowed = [a for a, where in ALLOWED.items()
+                 if line.find(a) != -1 and line.find(a) <= match.start() < line.find(a) + len(a)
+                 + 1 and (where is None or relative in where)]
+      if not allowed:
+        found.append(f"{relative}:{number}: {line.strip()}")
+  return found
+
+
+class SelfContainedTest(tf.test.TestCase):
+
+  def test_no_path_outside_the_repository(self):
+    files = scanned()
+    self.assertGreater(len(files), 50)
+    found = [hit for p in files for hit in outside_paths(p, p.read_text(errors="replace"))]
+    self.assertEmpty(found, "paths outside the repository:\n" + "\n".join(found))
+
+  def test_the_check_catches_what_it_should(self):
+    readme = REPO / "README.md"
+    for bad in ("see ../shared/SPEC.md", "--data_dir=/work/shared/data", "`/home/me/x`",
+                "--results_dir=/shared/survey", "/usr/share/datasets/fashion-mnist"):
+      self.assertNotEmpty(outside_paths(readme, bad), bad)
+    for fine in ("docs/method.md", "runs/<dataset>/", "x / 255", "a/b", "~/.cache/x",
+                 "#!/usr/bin/env python3", "$DATA/mnist.npz"):
+      self.assertEmpty(outside_paths(readme, fine), fine)
+
+  def test_markdown_links_stay_inside(self):
+    docs = [REPO / "README.md"] + sorted((REPO / "docs").rglob("*.md"))
+    broken = []
+    for doc in docs:
+      for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
+        if re.match(r"[a-z]+://|#|mailto:", target):
+          continue
+        resolved = (doc.parent / target.split("#")[0]).resolve()
+        if not resolved.exists() or REPO.resolve() not in resolved.parents:
+          broken.append(f"{doc.relative_to(REPO)}: {target}")
+    self.assertEmpty(broken, "links that leave the repository or point nowhere:\n"
+                     + "\n".join(broken))
+
+
+if __name__ == "__main__":
+  tf.test.main()
