@@ -74,6 +74,26 @@ class SelfContainedTest(tf.test.TestCase):
     self.assertEmpty(broken, "links that leave the repository or point nowhere:\n"
                      + "\n".join(broken))
 
+  def test_code_map_names_every_module(self):
+    """The README's code map has a line for every module (the one-module-per-figure and
+    one-module-per-command folders as a whole)."""
+    readme = (REPO / "README.md").read_text()
+    code_map = readme[readme.index("## Code map"):]
+    code_map = code_map[:code_map.index("```\n", code_map.index("```") + 3)]
+    missing = []
+    for path in sorted((REPO / "sensitivity_tf").rglob("*.py")):
+      relative = path.relative_to(REPO / "sensitivity_tf")
+      if path.name == "__init__.py":
+        entry = f"{relative.parent.name}/" if relative.parent.parts else None
+      elif relative.parent.name in ("experiments", "commands"):
+        entry = f"{relative.parent.name}/"
+      else:
+        entry = path.name
+      if entry and not any(line.split()[:1] == [entry] for line in code_map.splitlines()
+                           if line.strip()):
+        missing.append(str(relative))
+    self.assertEmpty(missing, "modules missing from the README's code map")
+
 
 if __name__ == "__main__":
   tf.test.main()
