@@ -5,7 +5,8 @@ The commands live in `sensitivity_tf.commands` (``bin/<name>`` and the installed
 
 Expected failures (a bad flag, a bad setting, data that cannot be found, a broken run
 directory) end the program with ``error: <one line>`` on stderr and exit status 2; they
-never print a traceback. Anything else is a bug and keeps its traceback.
+never print a traceback. Ctrl-C ends it with one line saying that the same command resumes,
+exit status 130. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def _import_tensorflow_quietly() -> None:
 _import_tensorflow_quietly()
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def expected_errors() -> Tuple[Type[BaseException], ...]:
@@ -73,6 +75,31 @@ def _last_line(message: str) -> str:
   return tail if sep and "." in head and " " not in head else lines[-1]
 
 
+def _fail_on_missing_field(message: str, argv) -> None:
+  """One line for ``--config.<path>=...`` naming a field the config does not have
+  (ml_collections says ``'max_step'`` and, for a near miss, ``Did you mean "max_steps"``)."""
+  import re
+  overrides = [a.split("=", 1)[0] for a in argv if a.startswith("--config.")]
+  quoted = re.findall(r"[A-Za-z_]\w*", message.replace("Did you mean", ""))
+  for field in quoted:
+    names = [n for n in overrides if n.endswith(f".{field}")]
+    if names:
+      hint = re.search(r'Did you mean "(\w+)"', message)
+      fail(f"{names[0]}: the config has no field {field!r}"
+           + (f"; did you mean {hint.group(1)!r}?" if hint else "; see its get_config()"))
+
+
+def _fail_on_config_file(e: BaseException, argv) -> None:
+  """One line for a --config file that does not load: a syntax error, no get_config()."""
+  config = next((a for a in argv if a.startswith("--config=")), None)
+  if config is None:
+    return
+  if isinstance(e, SyntaxError):
+    fail(f"flag {config}: syntax error in {e.filename} line {e.lineno}: {e.msg}")
+  if "get_config" in str(e):
+    fail(f"flag {config}: the file has no get_config() function returning a ConfigDict")
+
+
 def _parse_flags(argv):
   try:
     argv = flags.FLAGS(argv)
@@ -81,11 +108,12 @@ def _parse_flags(argv):
     where = first.split(": ", 1)[0] if first.startswith("flag --") else None
     fail(f"{where}: {_last_line(str(e))}" if where and first.endswith(":") else first)
   except (AttributeError, KeyError) as e:
-    field = _last_line(str(e)).strip("\"'")
-    names = [a.split("=", 1)[0] for a in argv if a.split("=", 1)[0].endswith(f".{field}")]
-    if not names:
-      raise  # not an override naming a missing field: a bug, keep its traceback
-    fail(f"{names[0]}: the config has no field {field!r}; see its get_config()")
+    _fail_on_missing_field(str(e), argv)
+    _fail_on_config_file(e, argv)
+    raise  # neither: a bug, keep its traceback
+  except SyntaxError as e:
+    _fail_on_config_file(e, argv)
+    raise
   for name, flag in flags.FLAGS._flags().items():  # config files load lazily; load them now
     if type(flag).__name__ == "_ConfigFlag" and flag.present:
       try:
@@ -129,6 +157,10 @@ def run(main: Callable, usage: Optional[str] = None, presets: bool = False) -> N
       return main(argv)
     except expected_errors() as e:
       fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except KeyboardInterrupt:
+      print("interrupted: finished work is kept; run the same command again to resume",
+            file=sys.stderr)
+      sys.exit(EXIT_INTERRUPTED)
 
   app.run(wrapped, argv=argv, flags_parser=_parse_flags)
 

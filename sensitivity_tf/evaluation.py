@@ -243,6 +243,25 @@ SUMMARY_SCHEMA = pa.schema(
      ("data_fingerprint", pa.string())] + SUMMARY_METRICS)
 
 
+def check_evaluable(run: run_dir_lib.RunDirectory, model: keras.Model, dataset: Dataset,
+                    settings: EvaluationSettings) -> None:
+  """RunDirError (one line, before any work) for a run these settings cannot evaluate: a
+  depth-0 network (no hidden neurons, so no transitions), or a training set too small for
+  the class-anchored ellipses (three points of one class; three classes)."""
+  from sensitivity_tf import models
+  if models.depth(model) == 0:
+    raise run_dir_lib.RunDirError(
+        f"{run.path}: a network of depth 0 has no hidden neurons, so no transitions to count; "
+        "the sensitivity evaluation needs depth >= 1")
+  if settings.ellipses_per_kind:
+    counts = np.bincount(dataset.y_train_true)
+    if counts.max(initial=0) < 3 or np.count_nonzero(counts) < 3:
+      raise run_dir_lib.RunDirError(
+          f"{run.path}: trained on {len(dataset.y_train_true)} examples with at most "
+          f"{counts.max(initial=0)} of a class in {np.count_nonzero(counts)} classes; the "
+          "same-class and different-class ellipses need 3 points of one class and 3 classes")
+
+
 def summary_table(path) -> RowTable:
   """The table of per-model summaries that `evaluate_run` appends to."""
   return RowTable(path, SUMMARY_SCHEMA, kind="sensitivity_summary")
@@ -297,6 +316,7 @@ def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
     dataset = dataset or train_run.load_dataset(cfg)
     run.check_same_data(dataset, allow_other=allow_other_data)
     model = model or run.load_model()
+    check_evaluable(run, model, dataset, settings)
     points, traj_j, traj_t, summary = evaluate(model, dataset, settings)
     metrics = run.metrics()
     summary.update(

@@ -149,7 +149,11 @@ def acquire(directory, log: Callable[[str], None] = print) -> Claim:
   for _ in range(5):
     if _try_create(path, record):
       claim = Claim(path, record)
-      _hold_for_tests(path)
+      try:
+        _hold_for_tests(path)
+      except BaseException:  # Ctrl-C while held
+        claim.release()
+        raise
       return claim
     current = _read(path)
     if current is None:

@@ -104,11 +104,14 @@ class RunDirectory:
         "--allow_other_data to evaluate on it anyway")
 
   def load_model(self) -> keras.Model:
+    path = self.file(MODEL)
+    if not path.is_file():
+      raise RunDirError(f"{path}: missing; rerun the bin/train command to finish the run")
     try:
-      return keras.saving.load_model(self.file(MODEL), compile=False)
-    except Exception as e:
-      raise RunDirError(f"{self.file(MODEL)}: cannot be loaded ({type(e).__name__}: "
-                        f"{str(e).splitlines()[0] if str(e) else ''})") from None
+      return keras.saving.load_model(path, compile=False)
+    except Exception as e:  # keras says "File not found" for a truncated file: say what it is
+      raise RunDirError(f"{path}: damaged or not a Keras model ({type(e).__name__}); retrain "
+                        "with the same bin/train command and --overwrite") from None
 
   def history(self) -> List[training.Evaluation]:
     path = self.file(HISTORY)

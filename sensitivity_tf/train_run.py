@@ -135,7 +135,12 @@ def _train_claimed(run: RunDirectory, cfg, overwrite: bool, dataset: Optional[da
                                        max_to_keep=1)
   elapsed_before = 0.0
   if manager.latest_checkpoint:
-    manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    try:
+      manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    except Exception as e:  # a truncated or foreign checkpoint: IndexError, DataLossError, ...
+      raise run_dir_lib.RunDirError(
+          f"{manager.latest_checkpoint}: damaged checkpoint ({type(e).__name__}); resume is "
+          "impossible: rerun with --overwrite to train from scratch") from None
     step = int(trainer.step.numpy())
     trainer.history = [r for r in run.history() if r.step <= step]
     elapsed_before = trainer.history[-1].wall_time if trainer.history else 0.0

@@ -220,15 +220,46 @@ class FailuresTest(tf.test.TestCase):
         kwargs["dataset"] = dataclasses.replace(ds, x_train=x)
       return real_train(cfg, output_dir, **kwargs)
 
-    with tempfile.TemporaryDirectory() as d, \
-        mock.patch.object(train_run, "train_model", sometimes_failing):
+    with tempfile.TemporaryDirectory() as d:
+      with mock.patch.object(train_run, "train_model", sometimes_failing):
+        summary = driver.run_survey(s, d, progress=False)
+      frame = pd.read_parquet(pathlib.Path(d, "table")).sort_values("trial_index")
+      self.assertEqual(summary["num_rows"], 4)
+      self.assertEqual(frame.status.tolist(), ["ok", "failed", "diverged", "ok"])
+      self.assertEqual(frame.message.iloc[1], "RuntimeError: simulated crash inside training")
+      self.assertTrue(np.isnan(frame.jacobian_test_mean.iloc[2]))
+      self.assertEqual(summary["status_counts"], {"ok": 2, "failed": 1, "diverged": 1})
+      self.assertStartsWith(driver.failure_message(summary), "1 of 4 trials failed (first: "
+                            "RuntimeError: simulated crash inside training); fix the cause")
+      # Once the cause is gone, the same call finishes the survey: the failed trial is run
+      # again (the default), the diverged one is a result and is not.
       summary = driver.run_survey(s, d, progress=False)
       frame = pd.read_parquet(pathlib.Path(d, "table")).sort_values("trial_index")
-    self.assertEqual(summary["num_rows"], 4)
-    self.assertEqual(frame.status.tolist(), ["ok", "failed", "diverged", "ok"])
-    self.assertEqual(frame.message.iloc[1], "RuntimeError: simulated crash inside training")
-    self.assertTrue(np.isnan(frame.jacobian_test_mean.iloc[2]))
-    self.assertEqual(summary["status_counts"], {"ok": 2, "failed": 1, "diverged": 1})
+      self.assertEqual(frame.status.tolist(), ["ok", "ok", "diverged", "ok"])
+      self.assertIsNone(driver.failure_message(summary))
+
+
+class BadDataSurveyTest(tf.test.TestCase):
+
+  def test_bad_data_stops_before_training_and_the_fixed_data_finishes(self):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (600, 28, 28)).astype(np.float32)
+    xt = rng.integers(0, 256, (100, 28, 28)).astype(np.float32)
+    y, yt = np.arange(600) % 10, np.arange(100) % 10
+    with tempfile.TemporaryDirectory() as d:
+      npz, out = os.path.join(d, "mnist.npz"), os.path.join(d, "results")
+      x[5, 5, 5] = np.nan
+      np.savez(npz, x_train=x, y_train=y, x_test=xt, y_test=yt)
+      args = ["--config=configs/survey_grid.py", "--preset=tiny", "--dataset=mnist",
+              f"--data_dir={npz}", f"--results_dir={out}", "--noprogress"]
+      proc = run_bin("survey", *args, timeout=300)
+      assert_one_line_error(self, proc, f"{npz}: x_train has 1 non-finite pixel value(s)")
+      self.assertFalse(pathlib.Path(out, "runs").exists())  # no trial was started
+      x[5, 5, 5] = 0
+      np.savez(npz, x_train=x, y_train=y, x_test=xt, y_test=yt)
+      proc = run_bin("survey", *args, timeout=600)
+      self.assertEqual(proc.returncode, 0, proc.stderr)
+      self.assertEqual(len(pd.read_parquet(pathlib.Path(out, "table"))), 4)
 
 
 def free_port():

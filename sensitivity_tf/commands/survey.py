@@ -16,7 +16,11 @@ results/<study>_<dataset>_<preset>): one Parquet row per network in <results_dir
 Progress (trials done / total, elapsed, ETA) goes to stderr; a summary (counts by status,
 time shares, where the table is) is printed at the end. Running the same command again
 resumes: rows already written are never redone, a killed network resumes from its
-checkpoint. --retry_failed reruns trials whose row says "failed".
+checkpoint, and trials whose row says "failed" are run again (--noretry_failed keeps them).
+
+Exit status: 0 when every trial has a row and none failed (diverged networks are results);
+1 with a last line "error: N of M trials failed ..." otherwise; 2 for bad flags, settings or
+data (found before any training); 130 after Ctrl-C (the same command resumes).
 
 Distributed (keras-tuner's chief/worker mode): start the same command once with
 KERASTUNER_TUNER_ID=chief and once per worker with KERASTUNER_TUNER_ID=worker0, worker1, ...,
@@ -48,7 +52,8 @@ flags.DEFINE_string("data_dir", None, "Local copy of the data (see sensitivity_t
 flags.DEFINE_string("results_dir", None, "Where the table and run directories go "
                     "(default results/<study>_<dataset>_<preset>).")
 flags.DEFINE_bool("progress", True, "Show progress.")
-flags.DEFINE_bool("retry_failed", False, "Rerun trials whose row says 'failed'.")
+flags.DEFINE_bool("retry_failed", True, "Rerun trials whose row says 'failed' (the default: "
+                  "a failure is not a result; --noretry_failed keeps their rows).")
 flags.DEFINE_float("worker_grace_secs", 30.0, "Chief: how long to wait for workers to be told "
                    "to stop once every trial has a row.")
 flags.DEFINE_float("chief_timeout_secs", 300.0, "Worker: how long to wait for the chief.")
@@ -75,6 +80,10 @@ def main(argv: list) -> None:
       worker_grace_secs=FLAGS.worker_grace_secs, chief_timeout_secs=FLAGS.chief_timeout_secs,
       reassign_after_secs=FLAGS.reassign_after_secs, log=lambda m: print(m, file=sys.stderr))
   print(f"{summary['role']}: {driver.summary_text(summary)}")
+  failure = driver.failure_message(summary)
+  if failure:
+    print(f"error: {failure}", file=sys.stderr)
+    sys.exit(1)
 
 
 def run() -> None:

@@ -205,6 +205,8 @@ def _validate(spec: DatasetSpec, train: Split, test: Split, source: str) -> Tupl
                       f"{spec.name} needs {spec.image_shape}")
     if len(x) != len(y):
       raise DataError(f"{source}: {len(x)} {split} images but {len(y)} labels")
+    if not len(x):
+      raise DataError(f"{source}: the {split} split is empty")
     if len(y) and (y.min() < 0 or y.max() >= spec.num_classes):
       raise DataError(f"{source}: {split} labels in {y.min()}..{y.max()}; "
                       f"{spec.name} allows 0..{spec.num_classes - 1}")
@@ -277,6 +279,9 @@ def preprocess(spec: DatasetSpec, train: Split, test: Split, source: str,
   (x_train, y_train), (x_test, y_test) = train, test
   y_train, y_test = y_train.astype(np.int32), y_test.astype(np.int32)
   indices = np.arange(len(y_train))
+  if train_subset > len(y_train):
+    raise DataError(f"{source}: train_subset={train_subset} but it holds only {len(y_train)} "
+                    f"training examples; allowed: 0 (all) .. {len(y_train)}")
   if train_subset:
     indices = transforms.stratified_subset(y_train, train_subset, spec.num_classes, subset_seed)
     x_train, y_train = x_train[indices], y_train[indices]

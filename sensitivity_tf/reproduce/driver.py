@@ -31,6 +31,15 @@ def validate_config(cfg) -> None:
     if d not in registry.DATASETS:
       raise train_config.ConfigError(f"dataset={d!r} is invalid; allowed: "
                                      f"{', '.join(registry.DATASETS)}")
+  def check_int(name: str, low: int) -> None:
+    value = cfg.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+      raise train_config.ConfigError(f"{name}={value!r} is invalid; allowed: an integer >= {low}")
+  check_int("num_bootstrap", 1)  # before any training, not when the claims are computed
+  check_int("seed", 0)
+  for name, low in (("num_slices", 1), ("resolution", 2)):
+    if name in cfg:
+      check_int(name, low)
   if "network" in cfg:
     net = train_config.default_config()
     net.update(cfg.network.to_dict())

@@ -81,7 +81,7 @@ class Progress:
       print(self.line(), file=self.stream, flush=True)
 
 
-def run_survey(study, results_dir, progress: bool = True, retry_failed: bool = False,
+def run_survey(study, results_dir, progress: bool = True, retry_failed: bool = True,
                worker_grace_secs: float = 30.0, chief_timeout_secs: float = 300.0,
                reassign_after_secs: float = 1800.0, log: Callable[[str], None] = print
                ) -> Dict[str, Any]:
@@ -109,6 +109,10 @@ def run_survey(study, results_dir, progress: bool = True, retry_failed: bool = F
   meter = Progress(trials, table, enabled=progress)
   start = time.time()
   runner = runner_lib.TrialRunner(study, settings, results_dir, worker=tuner_id)
+  if role == "single" and trials:
+    runner.check_data(trials[0])  # bad data: one error now, not a failed row per trial
+  if role == "chief":
+    check_port_free()
   oracle = tuner_lib.SurveyOracle(trials, table, reassign_after_secs=reassign_after_secs)
   tuner = tuner_lib.SurveyTuner(
       oracle, runner, on_trial_done=meter.trial_done,
@@ -128,8 +132,10 @@ def summarize(trials, table, elapsed: float, role: str = "single") -> Dict[str, 
   keys = {t.key for t in trials}
   frame = frame[frame.trial_key.isin(keys)]
   counts = frame.status.value_counts().to_dict()
+  failed = frame[frame.status == "failed"].sort_values("trial_index")
   out = dict(role=role, num_trials=len(trials), num_rows=len(frame), status_counts=counts,
-             missing=len(keys) - len(frame), table=str(table.path), elapsed_secs=elapsed)
+             missing=len(keys) - len(frame), table=str(table.path), elapsed_secs=elapsed,
+             first_failure=failed.message.iloc[0] if len(failed) else None)
   finished = frame[frame.total_wall_secs.notna()]
   if len(finished):
     total = float(finished.total_wall_secs.sum())
@@ -138,6 +144,40 @@ def summarize(trials, table, elapsed: float, role: str = "single") -> Dict[str, 
     out.update(train_share=train / total, eval_share=evaluate / total,
                overhead_share=(total - train - evaluate) / total)
   return out
+
+
+def check_port_free() -> None:
+  """ConfigError (one line) if the chief's ``KERASTUNER_ORACLE_PORT`` is already taken on
+  this machine: gRPC would otherwise fail deep inside keras-tuner with a traceback."""
+  import socket
+  from sensitivity_tf import train_config
+  port = os.environ.get("KERASTUNER_ORACLE_PORT", "")
+  if not port.isdigit() or not 0 < int(port) < 65536:
+    raise train_config.ConfigError(f"KERASTUNER_ORACLE_PORT={port!r} is invalid; allowed: a "
+                                   "port number 1..65535")
+  with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed chief's TIME_WAIT is free
+    try:
+      s.bind(("", int(port)))
+    except OSError as e:
+      raise train_config.ConfigError(
+          f"KERASTUNER_ORACLE_PORT={port} is already in use on this machine ({e.strerror}); "
+          "stop what holds it or choose another port for the chief and every worker") from None
+
+
+def failure_message(summary: Dict[str, Any]) -> Optional[str]:
+  """None if the survey succeeded: every trial has a row and none says ``failed`` (diverged
+  networks are results). Otherwise one line saying what failed and how to finish."""
+  failed = summary["status_counts"].get("failed", 0)
+  if failed:
+    first = f" (first: {summary['first_failure']})" if summary.get("first_failure") else ""
+    return (f"{failed} of {summary['num_trials']} trials failed{first}; fix the cause and run "
+            "the same command again: failed trials are retried (their errors are in "
+            "<results_dir>/runs/<key>/error.txt)")
+  if summary["missing"] and summary["role"] != "worker":
+    return (f"{summary['missing']} of {summary['num_trials']} trials have no row yet; run the "
+            "same command again to finish them")
+  return None
 
 
 def summary_text(summary: Dict[str, Any]) -> str:

@@ -84,6 +84,13 @@ class TrialRunner:
     self.worker = worker or socket.gethostname()
     self.trials_run = 0
 
+  def check_data(self, trial: Trial) -> None:
+    """Loads (and caches) ``trial``'s dataset, so that data that cannot be used stops the
+    survey with one DataError before any training, instead of failing every trial."""
+    cfg = train_config.default_config()
+    cfg.update(trial.config)
+    self.datasets.get(cfg)
+
   def run_dir(self, trial: Trial) -> pathlib.Path:
     return self.results_dir / "runs" / trial.run_key
 
