@@ -143,6 +143,11 @@ def run(main: Callable, usage: Optional[str] = None, presets: bool = False) -> N
   argv = apply_preset(sys.argv) if presets else list(sys.argv)
   argv = [f"--config={config_files.resolve(a.split('=', 1)[1])}" if a.startswith("--config=")
           else a for a in argv]
+  for a in argv:
+    file = a.split("=", 1)[1].partition(":")[0] if a.startswith("--config=") else None
+    if file and "/" not in file and not os.path.isfile(file):
+      fail(f"--config={file}: no such file, and no config of that name; configs: "
+           f"{', '.join(config_files.names())} (or a path to a file)")
   if usage is not None:
     sys.modules["__main__"].__doc__ = usage
     _show_in_help(main.__module__)

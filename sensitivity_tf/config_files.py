@@ -14,7 +14,8 @@ in this order [ours]:
 2. otherwise the name of one of the configs: ``train``, ``train.py`` or ``configs/train.py``
    work from any directory.
 
-Anything else is left as given, and the command says that no such file exists.
+Anything else is left as given: the command then stops with one line, which for a bare
+name lists the configs.
 """
 
 from __future__ import annotations

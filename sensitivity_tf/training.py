@@ -6,7 +6,7 @@ The loop is ours rather than ``model.fit`` so that a run can stop on the accurac
 as a status. It runs ``chunk`` optimizer steps per compiled call (a ``tf.range`` loop inside
 one ``tf.function``), so Python is visited once per evaluation interval, not once per step.
 
-Choices that are ours [docs/method.md §3 is silent]:
+Choices that are ours (the paper is silent; all listed in docs/method.md §7):
 
 * Mini-batches: each epoch is a fresh permutation of the training set drawn from
   ``(seed, epoch)``; the last partial batch of an epoch is dropped so every step has the
@@ -99,7 +99,7 @@ def first_fit(history: List[Evaluation], target_accuracy: float) -> Optional[Eva
 
 
 def fit_threshold(num_classes: int) -> float:
-  """Training accuracy that counts as "100%": 1.0, or 0.999 with 100 classes (docs/method.md §3,
+  """Training accuracy that counts as "100%": 1.0, or 0.999 with 100 classes (docs/method.md §4,
   the paper's CIFAR-100 rule [ours, from memory])."""
   return 0.999 if num_classes >= 100 else 1.0
 

@@ -6,7 +6,7 @@ from absl.testing import parameterized
 import os
 import tempfile
 
-from conftest import REPO
+from conftest import REPO, assert_one_line_error, run_bin
 from sensitivity_tf import cli, config_files, train_config
 from sensitivity_tf.reproduce import driver
 from sensitivity_tf.survey import study
@@ -77,6 +77,12 @@ class ConfigFilesTest(tf.test.TestCase):
         os.chdir(here)
     self.assertEqual(config_files.path("reproduce_capacity"),
                      str(REPO / "configs" / "reproduce_capacity.py"))
+
+  def test_unknown_name_lists_the_configs(self):
+    proc = run_bin("train", "--config=nope:quick", "--output_dir=/nonexistent/x", timeout=120)
+    assert_one_line_error(self, proc, "error: --config=nope: no such file, and no config of "
+                          "that name; configs: reproduce_capacity, ")
+    self.assertIn("survey_default", proc.stderr)
 
 
 if __name__ == "__main__":
