@@ -92,10 +92,25 @@ def _json_default(o: Any):
   raise TypeError(f"cannot write {type(o).__name__} to JSON")
 
 
+def strict(obj: Any) -> Any:
+  """``obj`` with every non-finite float (NaN, inf) replaced by None, numpy scalars and
+  arrays made plain, recursively: what strict JSON can hold."""
+  if isinstance(obj, dict):
+    return {k: strict(v) for k, v in obj.items()}
+  if isinstance(obj, (list, tuple)):
+    return [strict(v) for v in obj]
+  if isinstance(obj, np.ndarray):
+    return strict(obj.tolist())
+  if isinstance(obj, (float, np.floating)):
+    return float(obj) if np.isfinite(obj) else None
+  return obj
+
+
 def write_json(path, obj: Any) -> None:
-  """Writes ``obj`` as indented JSON (NaN/inf are written as JSON's NaN/Infinity)."""
-  write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
-                     + "\n").encode())
+  """Writes ``obj`` as indented, strict JSON: non-finite numbers (a diverged run's NaN loss)
+  are written as ``null``, never as the ``NaN``/``Infinity`` that strict parsers refuse."""
+  write_bytes(path, (json.dumps(strict(obj), indent=2, sort_keys=True, default=_json_default,
+                                allow_nan=False) + "\n").encode())
 
 
 def read_json(path) -> Any:

@@ -183,6 +183,12 @@ def evaluate(model: keras.Model, dataset: Dataset, settings: EvaluationSettings)
           loop_transitions=int(t.counts[e_i]))))
   traj_j = pd.concat(jac_rows, ignore_index=True)
   traj_t = pd.concat(trans_rows, ignore_index=True)
+  if not all(np.isfinite(w).all() for w in model.get_weights()):
+    # A diverged network: its activation codes are meaningless (NaN compares false, so the
+    # count would say 0 transitions beside a NaN ‖J‖): no count at all.
+    for column in ("transitions", "density", "loop_transitions"):
+      traj_t[column] = np.nan
+    points["test_point_transitions"] = np.nan
   for frame in (points, traj_j, traj_t):
     frame["settings_id"] = s.settings_id
 
@@ -342,12 +348,15 @@ def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
 
 
 def summary_line(summary: dict) -> str:
-  kinds = " / ".join(f"{summary[f'transitions_{k}_mean']:.1f}" for k in trajectories.KINDS)
+  def num(name: str, spec: str) -> str:  # a cached summary holds null for non-finite numbers
+    value = summary.get(name)
+    return "nan" if value is None else format(value, spec)
+  kinds = " / ".join(num(f"transitions_{k}_mean", ".1f") for k in trajectories.KINDS)
   note = "" if summary.get("piecewise_linear", True) else " (tanh: sign changes, not regions)"
   under = summary["jacobian_underflow_count"]
-  return (f"‖J‖ test mean {summary['jacobian_test_mean']:.3e} (median "
-          f"{summary['jacobian_test_median']:.3e}), train mean "
-          f"{summary['jacobian_train_mean']:.3e}{f', {under} underflowed to 0' if under else ''}"
+  return (f"‖J‖ test mean {num('jacobian_test_mean', '.3e')} (median "
+          f"{num('jacobian_test_median', '.3e')}), train mean "
+          f"{num('jacobian_train_mean', '.3e')}{f', {under} underflowed to 0' if under else ''}"
           f" | transitions per loop random / different-class / same-class {kinds}{note}, "
-          f"through test points {summary['test_point_transitions_mean']:.1f} | gap "
-          f"{summary['generalization_gap']:.4f}" + (" | cached" if summary.get("cached") else ""))
+          f"through test points {num('test_point_transitions_mean', '.1f')} | gap "
+          f"{num('generalization_gap', '.4f')}" + (" | cached" if summary.get("cached") else ""))

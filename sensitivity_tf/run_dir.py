@@ -117,8 +117,13 @@ class RunDirectory:
     path = self.file(HISTORY)
     if not path.is_file():
       return []
-    frame = pd.read_csv(path)
-    return [training.Evaluation(**row) for row in frame.to_dict("records")]
+    try:
+      frame = pd.read_csv(path)
+      return [training.Evaluation(**row) for row in frame.to_dict("records")]
+    except Exception as e:  # noqa: BLE001 (pandas raises many kinds) never dropped silently
+      raise RunDirError(f"{path}: cannot be read ({type(e).__name__}); the training history "
+                        "would be lost: restore the file, or rerun with --overwrite to train "
+                        "from scratch") from None
 
   # ------------------------------------------------------------------ writing
   def write_config(self, config: dict) -> None:

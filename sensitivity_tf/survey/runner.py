@@ -135,7 +135,10 @@ class TrialRunner:
       # a second) only every GC_EVERY trials keeps memory flat at a fraction of the cost.
       self.trials_run += 1
       keras.backend.clear_session(free_memory=self.trials_run % GC_EVERY == 0)
-    row.update(total_wall_secs=time.time() - start,
+    # A resumed trial's train_wall_secs includes the training of earlier attempts, whose
+    # overhead is not known: its total is at least training + evaluation, never less.
+    row.update(total_wall_secs=max(time.time() - start, (row.get("train_wall_secs") or 0.0)
+                                   + (row.get("eval_wall_secs") or 0.0)),
                finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat())
     self.table.write_row(trial.key, row)
     if self.study.get("keep") == "tables":
