@@ -63,12 +63,14 @@ def _format_extra(entry: dict) -> List[str]:
   lines = [f"### {entry['dataset']}: {entry['population']} ({entry['n']} networks)", "",
            "| measure | Kendall τ with the gap | granulated Kendall Ψ |", "|---|---|---|"]
   psi = entry["psi"]
+
+  def num(v, spec: str) -> str:  # read back from strict JSON: null where it was NaN
+    return "n/a" if v is None or math.isnan(v) else format(v, spec)
   for measure, tau in entry["kendall"].items():
     cell = ("refused" if "refused" in psi
-            else f"{psi[measure]['psi']:.3f} (" + ", ".join(
-                f"ψ_{k} {v:.2f}" for k, v in psi[measure].items() if k != "psi") + ")")
-    lines.append(f"| {measure} | {tau:.3f} | {cell} |" if not math.isnan(tau)
-                 else f"| {measure} | n/a | {cell} |")
+            else f"{num(psi[measure]['psi'], '.3f')} (" + ", ".join(
+                f"ψ_{k} {num(v, '.2f')}" for k, v in psi[measure].items() if k != "psi") + ")")
+    lines.append(f"| {measure} | {num(tau, '.3f')} | {cell} |")
   if "refused" in psi:
     lines += ["", f"Ψ refused: {psi['refused']}."]
   return lines + [""]
