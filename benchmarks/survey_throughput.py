@@ -22,7 +22,10 @@ from sensitivity_tf import cli  # noqa: E402  (quiet TensorFlow start-up)
 import pandas as pd  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from sensitivity_tf.survey import driver, study  # noqa: E402
+from sensitivity_tf.survey import driver  # noqa: E402
+
+common = cli.load_config_module(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                             "configs", "_common.py"))
 
 flags.DEFINE_integer("num_models", 24, "Networks to train.")
 flags.DEFINE_string("dataset", "fashion_mnist", "Dataset.")
@@ -30,8 +33,8 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-  s = study.make_study("default", "random", "small", dataset=FLAGS.dataset,
-                       num_models=FLAGS.num_models)
+  s = common.default_survey("small")
+  s.update(dataset=FLAGS.dataset, num_models=FLAGS.num_models)
   with tempfile.TemporaryDirectory() as d:
     start = time.time()
     summary = driver.run_survey(s, d, progress=False, log=lambda *_: None)

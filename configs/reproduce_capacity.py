@@ -1,11 +1,14 @@
 """Reproduce the paper's capacity experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=capacity --preset=small [--data_dir=DATA_DIR]
-Runtime:   small, measured on this project's 2-core machine (2026-11-27): 24.4 min from
+Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
+           replaced by the rerun]
+           small, measured on this project's 2-core machine (2026-11-27): 24.4 min from
            scratch, all of it the two random surveys it trains (Fashion-MNIST 160 networks,
            17.6 min, 35 at 100% training accuracy; MNIST 80 networks, 6.7 min, 36 at 100%; the
            surveys grow 40 networks at a time until 30 reach 100%). Redrawing: seconds.
-Result:    figures/capacity_<dataset>.png|pdf; on the small preset
+Result:    [old protocol, as above]
+           figures/capacity_<dataset>.png|pdf; on the small preset
            C1 (larger nets no worse) holds on both: Spearman ρ(#weights, gap) -0.44 [-0.71, -0.11]
               on Fashion-MNIST, -0.15 [-0.48, 0.16] on MNIST;
            C2 (train loss does not predict the gap) does not hold on either: ρ(log loss, gap)
@@ -14,8 +17,14 @@ Result:    figures/capacity_<dataset>.png|pdf; on the small preset
 Quick:     bin/reproduce --experiment=capacity --preset=tiny   (under a minute; for tests)
 """
 
-from sensitivity_tf.reproduce import presets
+import os
+
+from sensitivity_tf import cli
+
+# The parts every config shares (presets, training protocol, builders): configs/_common.py.
+common = cli.load_config_module(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "_common.py"))
 
 
 def get_config(preset="small"):
-  return presets.experiment_config("capacity", preset)
+  return common.experiment("capacity", preset)

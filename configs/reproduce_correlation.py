@@ -1,11 +1,14 @@
 """Reproduce the paper's correlation experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=correlation --preset=small [--data_dir=DATA_DIR]
-Runtime:   small, measured on this project's 2-core machine (2026-11-27): 27.6 min on top of
+Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
+           replaced by the rerun]
+           small, measured on this project's 2-core machine (2026-11-27): 27.6 min on top of
            capacity's surveys (which it reuses): the CIFAR-10 random survey, 120 networks on
            500 images, 26.6 min, 34 at 100% training accuracy; the Fashion-MNIST factorial
            grid, 24 networks, 1.0 min. Redrawing: seconds.
-Result:    figures/correlation.png|pdf and the Kendall τ / granulated Ψ tables; small preset:
+Result:    [old protocol, as above]
+           figures/correlation.png|pdf and the Kendall τ / granulated Ψ tables; small preset:
            C6 (‖J‖ correlates with the gap) holds on Fashion-MNIST (Pearson of log ‖J‖ 0.91
               [0.59, 0.96], Spearman 0.45 [0.06, 0.74], Kendall 0.36 [0.07, 0.60]) and MNIST
               (0.93, 0.49, 0.38, all intervals above 0); does not hold on CIFAR-10 (Spearman
@@ -16,8 +19,14 @@ Result:    figures/correlation.png|pdf and the Kendall τ / granulated Ψ tables
 Quick:     bin/reproduce --experiment=correlation --preset=tiny   (under a minute; for tests)
 """
 
-from sensitivity_tf.reproduce import presets
+import os
+
+from sensitivity_tf import cli
+
+# The parts every config shares (presets, training protocol, builders): configs/_common.py.
+common = cli.load_config_module(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "_common.py"))
 
 
 def get_config(preset="small"):
-  return presets.experiment_config("correlation", preset)
+  return common.experiment("correlation", preset)

@@ -1,10 +1,13 @@
 """Reproduce the paper's factors experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=factors --preset=small [--data_dir=DATA_DIR]
-Runtime:   small, measured on this project's 2-core machine (2026-11-27): 41.4 min from
+Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
+           replaced by the rerun]
+           small, measured on this project's 2-core machine (2026-11-27): 41.4 min from
            scratch: 4 paired studies x 20 pairs x 3 datasets = 480 networks (CIFAR-10: 21.9 min
            of it).
-Result:    figures/factors_<dataset>.png|pdf; on the small preset (20 pairs per factor)
+Result:    [old protocol, as above]
+           figures/factors_<dataset>.png|pdf; on the small preset (20 pairs per factor)
            C8 (random labels raise ‖J‖) holds on Fashion-MNIST (share above 0.75 [0.53, 0.89])
               and MNIST (0.80 [0.58, 0.92]), not on CIFAR-10 (0.30 [0.15, 0.52]);
            C9 (augmentation lowers gap, ‖J‖ and transitions) does not hold on any: the gap
@@ -15,8 +18,14 @@ Result:    figures/factors_<dataset>.png|pdf; on the small preset (20 pairs per 
 Quick:     bin/reproduce --experiment=factors --preset=tiny   (under a minute; for tests)
 """
 
-from sensitivity_tf.reproduce import presets
+import os
+
+from sensitivity_tf import cli
+
+# The parts every config shares (presets, training protocol, builders): configs/_common.py.
+common = cli.load_config_module(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "_common.py"))
 
 
 def get_config(preset="small"):
-  return presets.experiment_config("factors", preset)
+  return common.experiment("factors", preset)

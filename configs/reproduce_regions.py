@@ -1,10 +1,13 @@
 """Reproduce the paper's regions experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=regions --preset=small [--data_dir=DATA_DIR]
-Runtime:   small, measured on this project's 2-core machine (2026-11-27): 0.8 min for the 12
+Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
+           replaced by the rerun]
+           small, measured on this project's 2-core machine (2026-11-27): 0.8 min for the 12
            slices of 200x200 codes per dataset, plus seconds to train the two 784-128x3-10
            networks (2,000 examples; 100% training accuracy in 1,000 and 300 steps).
-Result:    figures/regions_<dataset>.png|pdf; on the small preset
+Result:    [old protocol, as above]
+           figures/regions_<dataset>.png|pdf; on the small preset
            C5 (training points in low code-change density after training) does not hold on
               either: share of anchors below the disc density 0.61 [0.45, 0.75] on
               Fashion-MNIST and 0.58 [0.42, 0.73] on MNIST (36 anchors each; the rule asks for
@@ -12,8 +15,14 @@ Result:    figures/regions_<dataset>.png|pdf; on the small preset
 Quick:     bin/reproduce --experiment=regions --preset=tiny   (under a minute; for tests)
 """
 
-from sensitivity_tf.reproduce import presets
+import os
+
+from sensitivity_tf import cli
+
+# The parts every config shares (presets, training protocol, builders): configs/_common.py.
+common = cli.load_config_module(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "_common.py"))
 
 
 def get_config(preset="small"):
-  return presets.experiment_config("regions", preset)
+  return common.experiment("regions", preset)

@@ -1,11 +1,14 @@
 """Reproduce the paper's trajectories experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=trajectories --preset=small [--data_dir=DATA_DIR]
-Runtime:   small, measured on this project's 2-core machine (2026-11-27): 0.3 min from scratch:
+Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
+           replaced by the rerun]
+           small, measured on this project's 2-core machine (2026-11-27): 0.3 min from scratch:
            one 784-512x2-10 ReLU network per dataset on 10,000 examples, at most 4,000 steps
            (MNIST reached 100% training accuracy in 800; Fashion-MNIST stopped at the cap at
            98.9%), then 16 ellipses of each kind, 3,072 samples per loop in 64 bins.
-Result:    figures/trajectories_<dataset>.png|pdf; on the small preset
+Result:    [old protocol, as above]
+           figures/trajectories_<dataset>.png|pdf; on the small preset
            C3 (‖J‖ far lower at training points) holds on MNIST: log10(random-ellipse mean /
               anchor mean) 1.43 [1.05, 2.05]; does not hold on Fashion-MNIST, 1.21 [0.97, 1.59]
               (the rule asks for an interval above one order of magnitude);
@@ -15,8 +18,14 @@ Result:    figures/trajectories_<dataset>.png|pdf; on the small preset
 Quick:     bin/reproduce --experiment=trajectories --preset=tiny   (under a minute; for tests)
 """
 
-from sensitivity_tf.reproduce import presets
+import os
+
+from sensitivity_tf import cli
+
+# The parts every config shares (presets, training protocol, builders): configs/_common.py.
+common = cli.load_config_module(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "_common.py"))
 
 
 def get_config(preset="small"):
-  return presets.experiment_config("trajectories", preset)
+  return common.experiment("trajectories", preset)

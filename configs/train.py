@@ -8,7 +8,8 @@ Training:  Adam, learning rate 1e-3, batch 128, a budget of 20,000 optimizer ste
            evaluated every epoch.
 Runtime:   69 s wall (62 s training) on this project's 2-core x86-64 machine, CPU only.
 Result:    measured under the old rule (stop at the first fit), which it never met, so it
-           trained the same 20,000 steps as under the budget: train accuracy 0.9820, test accuracy 0.8947, gap 0.0873.
+           trained the same 20,000 steps as under the budget: train accuracy 0.9820, test
+           accuracy 0.8947, gap 0.0873.
 Quick:     bin/train --config=configs/train.py:quick  (2,000-example subset, 500 steps, ~10 s)
 """
 

@@ -8,19 +8,27 @@ import tempfile
 
 from conftest import REPO, assert_one_line_error, run_bin
 from sensitivity_tf import cli, config_files, train_config
+from sensitivity_tf.data import registry
 from sensitivity_tf.reproduce import driver
-from sensitivity_tf.survey import study
+from sensitivity_tf.survey import design, study
 
+# configs/_common.py holds what the configs share; it is not a config itself.
 CONFIGS = sorted(p for p in (REPO / "configs").glob("*.py") if not p.name.startswith("_"))
 
 
 def validate_experiment(cfg):
-  driver.validate_config(cfg)
+  driver.validate_config(cfg)  # every survey and network it names, on each of its datasets
   return cfg
 
 
+def validate_survey(cfg):
+  for dataset in registry.DATASETS:  # bin/survey --dataset may choose any
+    study.validate(dict(cfg.to_dict(), dataset=dataset))
+  return study.validate(cfg)
+
+
 VALIDATORS = {"train": lambda cfg: train_config.merge(cfg, {}),
-              "survey": lambda cfg: study.validate(cfg),
+              "survey": validate_survey,
               "reproduce": validate_experiment}
 
 
@@ -52,6 +60,30 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
       self.assertEqual(module.get_config().experiment, path.stem[len("reproduce_"):])
     with self.assertRaisesRegex(ValueError, "no-such-mode"):
       module.get_config("no-such-mode")
+
+  def test_every_network_of_the_small_preset_trains_past_the_first_fit(self):
+    common = cli.load_config_module(str(REPO / "configs" / "_common.py"))
+    for name in ("capacity", "correlation", "factors", "points", "regions", "trajectories"):
+      cfg = common.experiment(name, "small")
+      studies = [cfg[k] for k in ("survey", "grid") if k in cfg]
+      studies += list(cfg.pairs.values()) if "pairs" in cfg else []
+      for s in studies:
+        self.assertEqual(s.fixed.stop_rule, "budget", (name, s.name))
+        for dataset in cfg.datasets:  # the same budget for every network of a study
+          fixed = design.for_dataset(dict(s.to_dict(), dataset=dataset), "fixed")
+          self.assertEqual((fixed["stop_rule"], fixed["max_steps"]),
+                           ("budget", s.fixed.max_steps))
+      if "network" in cfg:
+        self.assertEqual(cfg.network.stop_rule, "budget", name)
+
+  def test_the_survey_of_bin_survey_is_the_survey_of_bin_reproduce(self):
+    survey = cli.load_config_file(str(REPO / "configs" / "survey_default.py"), "small")
+    for name in ("capacity", "correlation", "points"):
+      inside = cli.load_config_file(str(REPO / "configs" / f"reproduce_{name}.py"), "small")
+      self.assertEqual(inside.survey.to_dict(), survey.to_dict())
+    pairs = cli.load_config_file(str(REPO / "configs" / "survey_pairs_nonlinearity.py"), "small")
+    factors = cli.load_config_file(str(REPO / "configs" / "reproduce_factors.py"), "small")
+    self.assertEqual(factors.pairs.nonlinearity.to_dict(), pairs.to_dict())
 
 
 class ConfigFilesTest(tf.test.TestCase):

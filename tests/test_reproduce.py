@@ -10,10 +10,13 @@ from unittest import mock
 import tensorflow as tf
 
 from sensitivity_tf import train_run
-from sensitivity_tf.reproduce import claims, driver, presets
+from sensitivity_tf import cli
+from sensitivity_tf.reproduce import claims, driver
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
-from conftest import assert_one_line_error, run_bin
+from conftest import REPO, assert_one_line_error, run_bin
+
+common = cli.load_config_module(str(REPO / "configs" / "_common.py"))
 
 
 class ExperimentsTest(tf.test.TestCase):
@@ -23,7 +26,7 @@ class ExperimentsTest(tf.test.TestCase):
     super().setUpClass()
     cls.tmp = tempfile.TemporaryDirectory()
     cls.ws = Workspace(cls.tmp.name, "tiny", progress=False, log=lambda *_: None)
-    cls.first = {name: driver.run_experiment(name, presets.experiment_config(name, "tiny"),
+    cls.first = {name: driver.run_experiment(name, common.experiment(name, "tiny"),
                                              cls.ws) for name in EXPERIMENTS}
 
   @classmethod
@@ -67,7 +70,7 @@ class ExperimentsTest(tf.test.TestCase):
 
     with mock.patch.object(train_run, "train_model", counting):
       for name in EXPERIMENTS:
-        again = driver.run_experiment(name, presets.experiment_config(name, "tiny"), self.ws)
+        again = driver.run_experiment(name, common.experiment(name, "tiny"), self.ws)
         self.assertEqual([r.verdict for r in again["results"]],
                          [r.verdict for r in self.first[name]["results"]])
     self.assertFalse(any(calls), f"{sum(calls)} networks were retrained")
@@ -91,6 +94,19 @@ class BinReproduceTest(tf.test.TestCase):
       self.assertTrue(os.path.isfile(os.path.join(d, "docs", "regions_fashion_mnist.png")))
       self.assertIn("## C5: ", pathlib.Path(d, "docs", "claims.md").read_text())
       self.assertTrue(os.path.isfile(os.path.join(d, "claims.md")))
+      # A changed --config field trains a new network beside the old run, which stays as it was.
+      networks = pathlib.Path(d, "fashion_mnist", "networks")
+      (old,) = networks.iterdir()
+      before = {p.name: p.stat().st_mtime_ns for p in old.rglob("*") if p.is_file()}
+      proc = run_bin("reproduce", "--config=configs/reproduce_regions.py", "--preset=quick",
+                     "--config.num_slices=1", "--config.network.width=8",
+                     f"--results_dir={d}", "--noprogress")
+      self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+      (new,) = set(networks.iterdir()) - {old}
+      self.assertEqual(json.loads((new / "config.json").read_text())["config"]["width"], 8)
+      self.assertEqual(json.loads((old / "config.json").read_text())["config"]["width"], 16)
+      self.assertEqual({p.name: p.stat().st_mtime_ns for p in old.rglob("*") if p.is_file()},
+                       before)
     for flags, message in ((["--experiment=everything"], "experiment='everything' is invalid"),
                            (["--experiment=regions", "--dataset=cifar10"],
                             "dataset 'cifar10' is not among regions's datasets"),

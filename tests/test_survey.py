@@ -16,18 +16,23 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from conftest import REPO, assert_one_line_error, run_bin
-from sensitivity_tf import train_config, train_run
+from sensitivity_tf import cli, train_config, train_run
 from sensitivity_tf.row_table import RowTable
 from sensitivity_tf.survey import design, driver, results, space, study, tuner
 
 SETTINGS_ID = "abc123"
+common = cli.load_config_module(str(REPO / "configs" / "_common.py"))
 
 
 def tiny_study(design_name="random", **overrides):
   kwargs = dict(factor="random_labels") if design_name == "pairs" else {}
   if design_name == "grid":
     kwargs = dict(grid=dict(depth=[1, 2], width=[8, 16]))
-  cfg = study.make_study("t", design_name, "tiny", **kwargs).to_dict()
+  build = {"random": common.default_survey,
+           "pairs": lambda p: common.pairs_study(overrides.get("factor", "random_labels"), p),
+           "grid": common.grid_study}[design_name]
+  cfg = build("tiny").to_dict()
+  cfg.update(kwargs, name="t")
   cfg.update(overrides)
   return cfg
 
@@ -191,7 +196,7 @@ class OneStudyPerResultsDirTest(tf.test.TestCase):
 
   def test_bin_survey_refuses_another_study_before_any_training(self):
     with tempfile.TemporaryDirectory() as d:
-      grid = study.validate(study.grid_study("tiny"))
+      grid = study.validate(common.grid_study("tiny"))
       import json
       pathlib.Path(d, "study.json").write_text(json.dumps(dict(study=study.describe(grid))))
       proc = run_bin("survey", "--config=configs/survey_default.py", "--preset=tiny",

@@ -35,7 +35,6 @@ from ml_collections import config_flags
 
 from sensitivity_tf import config_files
 from sensitivity_tf.reproduce import driver
-from sensitivity_tf.reproduce import presets
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
 

@@ -40,10 +40,19 @@ def validate_config(cfg) -> None:
   for name, low in (("num_slices", 1), ("resolution", 2)):
     if name in cfg:
       check_int(name, low)
+  from sensitivity_tf.reproduce import studies
+  from sensitivity_tf.survey import study as study_lib
+  surveys = [cfg[k] for k in ("survey", "grid") if k in cfg]
+  surveys += list(cfg.pairs.values()) if "pairs" in cfg else []
+  for survey in surveys:  # each on every dataset the experiment runs
+    for d in cfg.datasets:
+      study_lib.validate(studies.on_dataset(survey, d))
   if "network" in cfg:
     net = train_config.default_config()
     net.update(cfg.network.to_dict())
-    train_config.validate(net)
+    for d in cfg.datasets:
+      net.dataset = d
+      train_config.validate(net)
   if "evaluation" in cfg:
     from sensitivity_tf import evaluation
     evaluation.EvaluationSettings(**cfg.evaluation.to_dict()).validate()

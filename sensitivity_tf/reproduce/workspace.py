@@ -3,7 +3,9 @@
 Layout under the workspace root (default ``results/reproduce/<preset>``)::
 
     <dataset>/studies/<study>/     a survey (bin/survey layout: table/, runs/, study.json)
-    <dataset>/networks/<name>/     single trained networks (bin/train layout + sensitivity/)
+    <dataset>/networks/<name>-<key>/  single trained networks (bin/train layout +
+                                   sensitivity/); <key> hashes what defines the network, so
+                                   a changed config field trains a new one beside the old
     <dataset>/tables/              tables an experiment computed itself (e.g. region images)
     figures/<experiment>[_<dataset>].png|pdf
     claims/<experiment>.json       the experiment's claim rows; claims.md / claims.json merge them
@@ -72,18 +74,19 @@ class Workspace:
     frame = results_lib.table(self.root / s["dataset"] / "studies" / s["name"]).read()
     return frame[frame.trial_key.isin(keys)].reset_index(drop=True)
 
-  def grow_study(self, study, enough: Callable[[pd.DataFrame], bool], max_models: int,
-                 step: int) -> pd.DataFrame:
-    """Runs a random-design study, adding ``step`` networks at a time (its trial list is
-    prefix-stable in ``num_models``) until ``enough(rows)`` or ``max_models``."""
+  def grow_study(self, study, size_field: str, enough: Callable[[pd.DataFrame], bool],
+                 maximum: int, step: int) -> pd.DataFrame:
+    """Runs a random or pairs study, adding ``step`` to its ``size_field`` (``num_models``
+    or ``num_pairs``: its trial list is prefix-stable in both) until ``enough(rows)`` or
+    ``maximum``."""
     s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
     while True:
       rows = self.study(s)
-      if enough(rows) or s["num_models"] >= max_models:
+      if enough(rows) or s[size_field] >= maximum:
         return rows
-      s["num_models"] = min(max_models, s["num_models"] + step)
-      self.log(f"{s['name']} on {s['dataset']}: not enough yet; growing to {s['num_models']} "
-               "networks")
+      s[size_field] = min(maximum, s[size_field] + step)
+      self.log(f"{s['name']} on {s['dataset']}: not enough yet; growing to {s[size_field]} "
+               f"({size_field})")
 
   # ------------------------------------------------------------------ single networks
   def network(self, name: str, overrides: dict,
@@ -93,7 +96,7 @@ class Workspace:
     cfg = train_config.default_config()
     cfg.update(dict(progress=False, data_dir=self.data_dir), **overrides)
     train_config.validate(cfg)
-    path = self.path(cfg.dataset, "networks", name)
+    path = self.path(cfg.dataset, "networks", f"{name}-{design_lib.training_key(cfg)}")
     train_run.train(cfg, path, log=lambda m: None)
     run = run_dir_lib.RunDirectory(path)
     if settings is not None:

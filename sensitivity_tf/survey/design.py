@@ -68,10 +68,17 @@ class Trial:
   role: Optional[str] = None       # "bad" or "good" within a pair
 
 
+def for_dataset(survey: Dict[str, Any], part: str) -> Dict[str, Any]:
+  """The study's ``fixed`` or ``space`` for its dataset: the study's own, updated by its
+  ``per_dataset[<dataset>][part]`` entries (e.g. narrower CIFAR networks)."""
+  extra = (survey.get("per_dataset") or {}).get(survey["dataset"], {})
+  return dict(survey.get(part) or {}, **(extra.get(part) or {}))
+
+
 def _base_config(survey: Dict[str, Any]) -> Dict[str, Any]:
   cfg = train_config.default_config().to_dict()
   cfg.update(dataset=survey["dataset"], data_dir=survey.get("data_dir", ""), progress=False)
-  cfg.update(survey.get("fixed", {}))
+  cfg.update(for_dataset(survey, "fixed"))
   return cfg
 
 
@@ -102,12 +109,12 @@ def build_trials(survey: Dict[str, Any], settings_id: str) -> List[Trial]:
   configs: List[tuple] = []  # (config, pair_id, factor, role)
   if design == "random":
     for _ in range(survey["num_models"]):
-      cfg = _with_seeds(dict(base, **space_lib.draw(survey["space"], rng)), rng)
+      cfg = _with_seeds(dict(base, **space_lib.draw(for_dataset(survey, "space"), rng)), rng)
       configs.append((cfg, None, None, None))
   elif design == "pairs":
     factor = survey["factor"]
     field, bad, good = FACTORS[factor]
-    pair_space = _pair_space(survey["space"], factor)
+    pair_space = _pair_space(for_dataset(survey, "space"), factor)
     for _ in range(survey["num_pairs"]):
       drawn = _with_seeds(dict(base, **space_lib.draw(pair_space, rng)), rng)
       bad_value = drawn[field] if bad is None else bad

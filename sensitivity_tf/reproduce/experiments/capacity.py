@@ -39,9 +39,9 @@ def analyze_dataset(dataset, conv, num_bootstrap, seed):
 def run(cfg, ws):
   results = []
   for dataset in cfg.datasets:
-    rows, conv = studies.converged_survey(ws, dataset)
+    rows, conv = studies.converged_survey(ws, cfg, dataset)
     results.extend(analyze_dataset(dataset, conv, cfg.num_bootstrap, cfg.seed))
-    draw(conv, len(rows), ws.figure(NAME, dataset), dataset, ws.preset)
+    draw(conv, len(rows), ws.figure(NAME, dataset), dataset, cfg.preset)
   return results, []
 
 

@@ -21,6 +21,7 @@ PAPER = ("C6", "positive correlation of ‖J‖ with the gap on MNIST, Fashion-M
 MEASURES = {
     "Jacobian norm": lambda f: f.jacobian_test_mean,
     "transitions (per test point)": lambda f: f.test_point_transitions_mean,
+    "transitions (per hidden unit)": lambda f: transitions_per_unit(f),
     "number of weights": lambda f: f.num_weights.astype(float),
     "weight norm": lambda f: f.weight_norm,
     "final train loss": lambda f: f.train_loss,
@@ -131,7 +132,7 @@ def run(cfg, ws):
   results, extras = [], []
   panels = {}
   for dataset in cfg.datasets:
-    rows, conv = studies.converged_survey(ws, dataset)
+    rows, conv = studies.converged_survey(ws, cfg, dataset)
     c6_rows, panel = analyze_dataset(dataset, conv, cfg.num_bootstrap, cfg.seed)
     results.extend(c6_rows)
     panels[dataset] = dict(panel, conv=conv, total=len(rows))
@@ -140,14 +141,14 @@ def run(cfg, ws):
                        n=len(conv), kendall=kendall_table(conv),
                        psi=psi_table(conv, ["depth", "width", "optimizer", "batch_size"])))
     if dataset in cfg.grid_datasets:
-      grid = ws.study(studies.grid(ws.preset, dataset))
+      grid = ws.study(studies.on_dataset(cfg.grid, dataset))
       ok = grid[grid.status == "ok"]
-      factors = list(studies.grid(ws.preset, dataset).grid.keys())
+      factors = list(cfg.grid.grid.keys())
       extras.append(dict(dataset=dataset, population="factorial grid study, all networks",
                          n=len(ok), kendall=kendall_table(ok), psi=psi_table(ok, factors)))
   results.append(c6_across(results))
   results.extend(c7_results(panels))
-  draw(panels, ws.figure(NAME), ws.preset)
+  draw(panels, ws.figure(NAME), cfg.preset)
   return results, extras
 
 

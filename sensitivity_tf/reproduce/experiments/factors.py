@@ -154,10 +154,9 @@ def analyze_dataset(dataset, by_factor):
 def run(cfg, ws):
   results = []
   for dataset in cfg.datasets:
-    by_factor = {f: paired(ws.study(studies.pairs(ws.preset, dataset, f)))
-                 for f in studies.FACTORS}
+    by_factor = {f: paired(studies.grown_pairs(ws, cfg, f, dataset)) for f in cfg.pairs}
     results.extend(analyze_dataset(dataset, by_factor))
-    draw(by_factor, ws.figure(NAME, dataset), dataset, ws.preset)
+    draw(by_factor, ws.figure(NAME, dataset), dataset, cfg.preset)
   return results, []
 
 

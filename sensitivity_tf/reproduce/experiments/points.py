@@ -67,10 +67,10 @@ def analyze_dataset(dataset, models, num_bootstrap, seed):
 def run(cfg, ws):
   results = []
   for dataset in cfg.datasets:
-    _, conv = studies.converged_survey(ws, dataset)
-    models = per_model(conv, ws.root / dataset / "studies" / "survey")
+    _, conv = studies.converged_survey(ws, cfg, dataset)
+    models = per_model(conv, ws.root / dataset / "studies" / cfg.survey.name)
     results.append(analyze_dataset(dataset, models, cfg.num_bootstrap, cfg.seed))
-    draw(models, ws.figure(NAME, dataset), dataset, ws.preset)
+    draw(models, ws.figure(NAME, dataset), dataset, cfg.preset)
   return results, []
 
 

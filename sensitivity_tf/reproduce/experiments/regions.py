@@ -26,8 +26,10 @@ PAPER = ("Figure 3 (MNIST; no count given): after training the last layer's boun
 def compute(cfg, ws, dataset):
   """Region images before and after training on ``cfg.num_slices`` slices; cached as one
   .npz table (so redrawing never recomputes, let alone retrains)."""
-  path = ws.path(dataset, "tables", f"regions_r{cfg.resolution}_n{cfg.num_slices}_s{cfg.seed}.npz")
   run = ws.network("regions", dict(cfg.network.to_dict(), dataset=dataset))
+  # Named by the network's run directory too: another network never reuses these images.
+  path = ws.path(dataset, "tables", f"regions_{run.path.name}_r{cfg.resolution}_"
+                 f"n{cfg.num_slices}_s{cfg.seed}.npz")
   if path.is_file():
     with np.load(path) as f:
       return dict(f), run
@@ -76,7 +78,7 @@ def run(cfg, ws):
     metrics = run_dir.metrics()
     text = trajectories.fit_text(metrics)
     results.append(result if metrics.get("reached_target") else claims_lib.withheld(result, text))
-    draw(data, ws.figure(NAME, dataset), dataset, ws.preset, f"1 network, {text}")
+    draw(data, ws.figure(NAME, dataset), dataset, cfg.preset, f"1 network, {text}")
   return results, []
 
 

@@ -77,7 +77,7 @@ def run(cfg, ws):
     text = fit_text(metrics)
     if not metrics.get("reached_target"):
       results[-2:] = [claims_lib.withheld(r, text) for r in results[-2:]]
-    draw(traj_j, traj_t, ws.figure(NAME, dataset), dataset, ws.preset,
+    draw(traj_j, traj_t, ws.figure(NAME, dataset), dataset, cfg.preset,
          f"1 network ({text}, test acc. {metrics['test_accuracy']:.4f})",
          ours=results[-2].values, density=results[-1].values["density"])
   return results, []
