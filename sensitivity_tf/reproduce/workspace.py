@@ -2,7 +2,8 @@
 
 Layout under the workspace root (default ``results/reproduce/<preset>``)::
 
-    <dataset>/studies/<study>/     a survey (bin/survey layout: table/, runs/, study.json)
+    <dataset>/studies/<study>-<key>/  a survey (bin/survey layout: table/, runs/, study.json);
+                                   <key> hashes what defines the study, its size aside
     <dataset>/networks/<name>-<key>/  single trained networks (bin/train layout +
                                    sensitivity/); <key> hashes what defines the network, so
                                    a changed config field trains a new one beside the old
@@ -58,7 +59,7 @@ class Workspace:
     s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
     s["data_dir"] = s.get("data_dir") or self.data_dir
     s = study_lib.validate(s)
-    results_dir = self.path(s["dataset"], "studies", s["name"])
+    results_dir = self.study_dir(s)
     summary = driver.run_survey(s, results_dir, progress=self.progress,
                                 log=lambda m: self.log(m))
     if summary["missing"]:
@@ -66,12 +67,19 @@ class Workspace:
                          "without a row")
     return self.study_rows(s)
 
+  def study_dir(self, study) -> pathlib.Path:
+    """``<dataset>/studies/<name>-<key>``: named by what defines the study (its size aside),
+    so a study with a changed field runs beside the old one instead of being refused."""
+    s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
+    s["data_dir"] = s.get("data_dir") or self.data_dir
+    return self.root / s["dataset"] / "studies" / f"{s['name']}-{study_lib.study_key(s)}"
+
   def study_rows(self, study) -> pd.DataFrame:
     s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
     s["data_dir"] = s.get("data_dir") or self.data_dir
     settings = study_lib.evaluation_settings(s)
     keys = {t.key for t in design_lib.build_trials(s, settings.settings_id)}
-    frame = results_lib.table(self.root / s["dataset"] / "studies" / s["name"]).read()
+    frame = results_lib.table(self.study_dir(s)).read()
     return frame[frame.trial_key.isin(keys)].reset_index(drop=True)
 
   def grow_study(self, study, size_field: str, enough: Callable[[pd.DataFrame], bool],

@@ -21,6 +21,8 @@ The studies themselves, and the values of their presets (tiny | small | paper), 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from typing import Any, Dict
 
 import ml_collections
@@ -107,15 +109,22 @@ def describe(study: Dict[str, Any]) -> Dict[str, Any]:
 NON_IDENTITY = ("num_models", "num_pairs", "seeds_per_cell", "data_dir", "keep")
 
 
+def _identity(s: Dict[str, Any]) -> Dict[str, Any]:
+  return json.loads(json.dumps({k: v for k, v in s.items() if k not in NON_IDENTITY},
+                               sort_keys=True, default=str))
+
+
+def study_key(study: Dict[str, Any]) -> str:
+  """12 hex digits naming what defines a (validated) study, its size aside: a study with
+  any other field changed gets another key, so another results directory."""
+  text = json.dumps(_identity(describe(study)), sort_keys=True)
+  return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def check_same_study(recorded: Dict[str, Any], study: Dict[str, Any], where) -> None:
   """ConfigError (one line) if ``study`` is not the study ``recorded`` (a `describe` read
   back from ``where``'s study.json), growth in size aside."""
-  import json
-
-  def identity(s):
-    return json.loads(json.dumps({k: v for k, v in s.items() if k not in NON_IDENTITY},
-                                 sort_keys=True, default=str))
-  old, new = identity(recorded), identity(describe(study))
+  old, new = _identity(recorded), _identity(describe(study))
   if old == new:
     return
   diff = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]

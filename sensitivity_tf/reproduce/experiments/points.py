@@ -68,7 +68,7 @@ def run(cfg, ws):
   results = []
   for dataset in cfg.datasets:
     _, conv = studies.converged_survey(ws, cfg, dataset)
-    models = per_model(conv, ws.root / dataset / "studies" / cfg.survey.name)
+    models = per_model(conv, ws.study_dir(studies.on_dataset(cfg.survey, dataset)))
     results.append(analyze_dataset(dataset, models, cfg.num_bootstrap, cfg.seed))
     draw(models, ws.figure(NAME, dataset), dataset, cfg.preset)
   return results, []
