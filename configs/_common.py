@@ -112,9 +112,13 @@ DATASETS = {
 WITH_CIFAR = ("correlation", "factors")
 
 # The single networks of the trajectories and regions experiments (same protocol: a budget).
+# Small [ours]: under the old protocol the Fashion-MNIST trajectories network (10,000 examples,
+# at most 4,000 steps) ended at 0.9892 training accuracy, so its figure rested on a network
+# that never fit; 5,000 examples and 8,000 steps (205 epochs at batch 128) give it room to fit
+# and then keep training. The regions network fit 2,000 examples within 1,000 steps before.
 TRAJECTORY_NETWORK = {
     "tiny": dict(depth=2, width=32, train_subset=300, max_steps=200, eval_every=50),
-    "small": dict(depth=2, width=512, train_subset=10000, max_steps=8000, eval_every=400),
+    "small": dict(depth=2, width=512, train_subset=5000, max_steps=8000, eval_every=400),
     "paper": dict(depth=2, width=512, train_subset=0, max_steps=100000, eval_every=0),
 }
 TRAJECTORY_EVALUATION = {

@@ -1,6 +1,9 @@
 """Reproduce the paper's capacity experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=capacity --preset=small [--data_dir=DATA_DIR]
+Trains:    the `default` survey (configs/_common.py) per dataset at the small preset: 40
+           networks, grown by 40 up to 120 until 30 reached 100% training accuracy, each a
+           budget of 3,000 optimizer steps on 1,000 examples (CIFAR-10: 500).
 Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
            replaced by the rerun]
            small, measured on this project's 2-core machine (2026-11-27): 24.4 min from

@@ -1,6 +1,8 @@
 """Reproduce the paper's correlation experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=correlation --preset=small [--data_dir=DATA_DIR]
+Trains:    capacity's `default` survey per dataset (with CIFAR-10 at the small preset) and
+           the factorial `grid` study on the first dataset, each network a budget of 3,000 steps.
 Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
            replaced by the rerun]
            small, measured on this project's 2-core machine (2026-11-27): 27.6 min on top of

@@ -1,6 +1,9 @@
 """Reproduce the paper's factors experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=factors --preset=small [--data_dir=DATA_DIR]
+Trains:    the four `pairs_<factor>` studies per dataset: 20 pairs each at the small preset,
+           grown by 10 up to 30 until 20 are fair (both partners at 100%), more pairs drawn
+           from the same space; both partners train the same 3,000-step budget.
 Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
            replaced by the rerun]
            small, measured on this project's 2-core machine (2026-11-27): 41.4 min from

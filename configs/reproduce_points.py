@@ -1,6 +1,7 @@
 """Reproduce the paper's points experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=points --preset=small [--data_dir=DATA_DIR]
+Trains:    the same `default` survey as capacity and correlation (trained once).
 Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
            replaced by the rerun]
            small, measured on this project's 2-core machine (2026-11-27): seconds; it reads the

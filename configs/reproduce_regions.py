@@ -1,6 +1,8 @@
 """Reproduce the paper's regions experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=regions --preset=small [--data_dir=DATA_DIR]
+Trains:    one 784-128x3-10 ReLU network per dataset on 2,000 examples (small), a budget of
+           6,000 steps (384 epochs at batch 128); no verdict if it ends short of 100%.
 Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
            replaced by the rerun]
            small, measured on this project's 2-core machine (2026-11-27): 0.8 min for the 12
