@@ -50,7 +50,8 @@ TRAINING = {
     "paper": dict(stop_rule="budget", max_steps=100000, eval_every=0, train_subset=0),
 }
 
-# What the surveys vary beyond the default space of docs/method.md §4 (`space.default_space`), per preset.
+# What the surveys vary beyond the default space (docs/method.md §4, `space.default_space`),
+# per preset.
 SPACE = {
     # Networks that fit 300 examples within the tiny budget, so every code path runs.
     "tiny": dict(depth=[1, 2], width=[16, 32], batch_size=[32, 0], optimizer=["adam", "rmsprop"]),
@@ -155,7 +156,8 @@ def _study(name: str, design: str, preset: str, **design_args) -> ml_collections
 
 
 def default_survey(preset: str) -> ml_collections.ConfigDict:
-  """The random survey of docs/method.md §4 (name ``default``): capacity, correlation and points."""
+  """The random survey of docs/method.md §4 (name ``default``), read by capacity,
+  correlation and points."""
   preset = preset_name(preset)
   return _study("default", "random", preset, num_models=SIZES[preset]["num_models"])
 
