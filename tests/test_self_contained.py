@@ -93,6 +93,12 @@ class SelfContainedTest(tf.test.TestCase):
                            if line.strip()):
         missing.append(str(relative))
     self.assertEmpty(missing, "modules missing from the README's code map")
+    modules = {p.name for p in (REPO / "sensitivity_tf").rglob("*.py")}
+    listed = [line.split()[0] for line in code_map.splitlines()
+              if line.strip() and line.split()[0].endswith(".py")]
+    self.assertNotEmpty(listed)
+    self.assertEmpty([m for m in listed if m not in modules],
+                     "the README's code map lists modules that do not exist")
 
 
 if __name__ == "__main__":
