@@ -22,7 +22,7 @@ setuptools.setup(
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.16,<3",   # Keras 3 as tf.keras
-        "keras>=3.0",
+        "keras>=3.7",              # keras.activations.hard_tanh
         "tensorflow-datasets>=4.9",
         "importlib_resources",   # tfds.load fails at once without it (TFDS 4.9.10)
         # survey/tuner.py uses keras_tuner.src internals (distribute, engine.trial), tested

@@ -9,6 +9,9 @@ is the pre-activation z_i), ``act_{i}`` (the nonlinearity) and ``logits``.
 Initialization: each weight ~ N(0, sigma_w^2 / fan_in) (``weight_scale`` = sigma_w^2),
 each bias ~ N(0, sigma_b^2) (``bias_scale`` = sigma_b; 0 gives zero biases). The logit
 layer uses the same scales. Every layer draws from its own seed derived from ``seed``.
+
+The nonlinearities are Keras built-ins (``Activation("relu")`` ...), so a saved model loads
+with plain ``keras.saving.load_model`` without importing this package.
 """
 
 from __future__ import annotations
@@ -72,10 +75,10 @@ def nonlinearity_of(model: keras.Model) -> nonlinearities.Nonlinearity:
   if not acts:
     return nonlinearities.get("relu")
   fn = acts[0].activation
-  for nl in nonlinearities.NONLINEARITIES.values():
-    if fn is nl.fn or getattr(fn, "__name__", None) == nl.fn.__name__:
-      return nl
-  raise ValueError(f"model {model.name!r} uses an unregistered nonlinearity {fn!r}")
+  name = nonlinearities.keras_name(fn)
+  if name not in nonlinearities.NONLINEARITIES:
+    raise ValueError(f"model {model.name!r} uses an unregistered nonlinearity {fn!r}")
+  return nonlinearities.NONLINEARITIES[name]
 
 
 def pre_activation_model(model: keras.Model) -> keras.Model:

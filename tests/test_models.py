@@ -1,6 +1,8 @@
 """FC networks: parameter counts, pre-activations by hand, codes, initialization, saving."""
 
 import os
+import subprocess
+import sys
 import tempfile
 
 import keras
@@ -64,6 +66,43 @@ class ModelTest(parameterized.TestCase, tf.test.TestCase):
     self.assertAllClose(loaded(x), model(x))
     self.assertIs(models.nonlinearity_of(loaded), nonlinearities.get(name))
 
+  def test_saved_model_loads_in_a_process_that_never_imports_the_package(self):
+    # Every nonlinearity in one file: one subprocess instead of five.
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32) * 4
+    with tempfile.TemporaryDirectory() as d:
+      for name in NUMPY_FNS:
+        model = models.build_fc_network(4, 3, depth=2, width=6, nonlinearity=name, seed=1)
+        model.save(os.path.join(d, f"{name}.keras"))
+        np.save(os.path.join(d, f"{name}.npy"), model(x).numpy())
+      np.save(os.path.join(d, "x.npy"), x)
+      script = (
+          "import sys, numpy as np, keras\n"
+          "d = sys.argv[1]\n"
+          "x = np.load(d + '/x.npy')\n"
+          f"for name in {list(NUMPY_FNS)!r}:\n"
+          "  m = keras.saving.load_model(f'{d}/{name}.keras', compile=False)\n"
+          "  assert np.allclose(m(x).numpy(), np.load(f'{d}/{name}.npy'), atol=1e-6), name\n"
+          "assert not any(k.startswith('sensitivity_tf') for k in sys.modules), 'imported'\n"
+          "print('ok')\n")
+      env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+      proc = subprocess.run([sys.executable, "-c", script, d], capture_output=True, text=True,
+                            env=dict(env, TF_CPP_MIN_LOG_LEVEL="3"), cwd=d, timeout=300)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+    self.assertEqual(proc.stdout.strip(), "ok")
+
+  def test_models_saved_with_the_old_registered_functions_still_load(self):
+    x = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32) * 4
+    for legacy in nonlinearities.LEGACY_FUNCTIONS:
+      inputs = keras.Input((4,))
+      h = keras.layers.Activation(legacy, name="act_0")(keras.layers.Dense(6, name="hidden_0")(inputs))
+      model = keras.Model(inputs, keras.layers.Dense(3, name="logits")(h))
+      with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "old.keras")
+        model.save(path)
+        loaded = keras.saving.load_model(path, compile=False)
+      self.assertAllClose(loaded(x), model(x))
+      self.assertIs(models.nonlinearity_of(loaded), nonlinearities.get(legacy.__name__))
+
   def test_invalid_shapes(self):
     with self.assertRaisesRegex(ValueError, "depth=-1 is invalid"):
       models.build_fc_network(3, 2, depth=-1, width=4)
@@ -98,9 +137,15 @@ class NonlinearityTest(parameterized.TestCase, tf.test.TestCase):
         inside = (codes == i) & away
         self.assertAllClose(fd[inside], np.full(inside.sum(), slope), atol=1e-6)
 
-  def test_hard_sigmoid_is_keras_definition(self):
-    z = tf.constant(np.linspace(-5, 5, 101), tf.float32)
-    self.assertAllClose(nonlinearities.hard_sigmoid(z), keras.activations.hard_sigmoid(z))
+  @parameterized.parameters(*NUMPY_FNS)
+  def test_keras_builtin_is_the_legacy_definition(self, name):
+    # The codes' breakpoints (e.g. hard_sigmoid = relu6(z + 3) / 6: -3, +3) were written for
+    # the legacy functions; the Keras built-ins the models now use must be the same functions.
+    z = tf.constant(np.linspace(-8, 8, 3201), tf.float32)
+    legacy = getattr(nonlinearities, name)
+    self.assertIn(legacy, nonlinearities.LEGACY_FUNCTIONS)
+    self.assertIs(nonlinearities.get(name).fn, getattr(keras.activations, name))
+    self.assertAllClose(legacy(z), getattr(keras.activations, name)(z), atol=0, rtol=0)
 
 
 if __name__ == "__main__":
