@@ -42,12 +42,15 @@ from sensitivity_tf.survey import study as study_lib
 PRESETS = ("tiny", "small", "paper")
 
 # Training fields every survey network of a preset shares: the protocol and the data subset.
+# ``architecture`` is here so that ``--config.fixed.architecture=cnn`` (or
+# ``--config.survey.fixed.architecture=cnn``) can survey the small CNN family instead [beyond
+# the paper].
 TRAINING = {
-    "tiny": dict(stop_rule="budget", max_steps=200, eval_every=25, train_subset=300,
+    "tiny": dict(architecture="fc", stop_rule="budget", max_steps=200, eval_every=25, train_subset=300,
                  history_test_points=300),
-    "small": dict(stop_rule="budget", max_steps=3000, eval_every=100, train_subset=1000,
+    "small": dict(architecture="fc", stop_rule="budget", max_steps=3000, eval_every=100, train_subset=1000,
                   history_test_points=1000),
-    "paper": dict(stop_rule="budget", max_steps=100000, eval_every=0, train_subset=0),
+    "paper": dict(architecture="fc", stop_rule="budget", max_steps=100000, eval_every=0, train_subset=0),
 }
 
 # What the surveys vary beyond the default space (docs/method.md §4, `space.default_space`),

@@ -51,13 +51,16 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def expected_errors() -> Tuple[Type[BaseException], ...]:
+  from sensitivity_tf.classifier import ClassifierError
   from sensitivity_tf.data.readers import DataError
   from sensitivity_tf.row_table import TableError
+  from sensitivity_tf.evaluation import ModelFileError
   from sensitivity_tf.run_dir import RunDirError
   from sensitivity_tf.train_config import ConfigError
   # ConnectionError: a survey worker that cannot reach its chief, a data download that
   # cannot connect: things the user fixes, not bugs.
-  return (ConfigError, DataError, RunDirError, TableError, ConnectionError)
+  return (ConfigError, DataError, RunDirError, TableError, ClassifierError, ModelFileError,
+          ConnectionError)
 
 
 def fail(message: str) -> None:

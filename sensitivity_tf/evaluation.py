@@ -14,12 +14,19 @@
 and a per-model summary (means and medians). Class-anchored ellipses use the **true**
 training labels [ours], also for networks trained on random labels.
 
-`evaluate_run` does this for a run directory and writes, under ``<run>/sensitivity/``:
-``points.parquet``, ``trajectory_jacobian.parquet``, ``trajectory_transitions.parquet`` and
-``summary.json``, all four replacing the previous evaluation at once (a staging directory
-renamed into place), so an interrupted evaluation never leaves a mixture. A ``summary.json``
-with the same ``settings_id`` and model file is served from cache. Every table carries ``settings_id``, the
-hash of the settings, and the full settings in its metadata.
+The model may be any Keras classifier (`sensitivity_tf.jacobian` and
+`sensitivity_tf.transitions` choose their route; loss and confidence use the logits the
+norms are computed at, behind a final softmax if there is one).
+
+Computing is separate from storing: `evaluate` only computes; `evaluate_run` (a run
+directory of ``bin/train``, its data rebuilt from its config) and `evaluate_model_file` (a
+``.keras`` file of any origin and a dataset) hand the tables to
+`sensitivity_tf.run_dir.SensitivityStore`, which writes ``points.parquet``,
+``trajectory_jacobian.parquet``, ``trajectory_transitions.parquet`` and ``summary.json``
+under ``<run>/sensitivity/`` (or ``<output_dir>/sensitivity/``), all four replacing the
+previous evaluation at once, and serves them from cache for the same ``settings_id`` and
+model file (SHA-256). Every table carries ``settings_id``, the hash of the settings, and the
+full settings in its metadata.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import pathlib
 import time
 from typing import Dict, Optional
 
@@ -37,22 +45,22 @@ import pandas as pd
 import pyarrow as pa
 import tensorflow as tf
 
-from sensitivity_tf import atomic
+from sensitivity_tf import classifier
 from sensitivity_tf import environment
 from sensitivity_tf import jacobian
 from sensitivity_tf import run_dir as run_dir_lib
 from sensitivity_tf import train_config
-from sensitivity_tf import train_run
+from sensitivity_tf import data as data_lib
 from sensitivity_tf import trajectories
 from sensitivity_tf import transitions
 from sensitivity_tf.data import Dataset
 from sensitivity_tf.row_table import RowTable
 
-SUBDIR = "sensitivity"
-POINTS = "points.parquet"
-TRAJECTORY_JACOBIAN = "trajectory_jacobian.parquet"
-TRAJECTORY_TRANSITIONS = "trajectory_transitions.parquet"
-SUMMARY = "summary.json"
+SUBDIR = run_dir_lib.SENSITIVITY
+POINTS = run_dir_lib.POINTS
+TRAJECTORY_JACOBIAN = run_dir_lib.TRAJECTORY_JACOBIAN
+TRAJECTORY_TRANSITIONS = run_dir_lib.TRAJECTORY_TRANSITIONS
+SUMMARY = run_dir_lib.SUMMARY
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,8 +119,7 @@ def _choose(n: int, count: int, seed: int, salt: int) -> np.ndarray:
 
 def _pointwise(model: keras.Model, norms: jacobian.JacobianNorm, x: np.ndarray, y: np.ndarray,
                split: str, indices: np.ndarray) -> pd.DataFrame:
-  logits = np.concatenate([model(x[s:s + 4096], training=False).numpy()
-                           for s in range(0, len(x), 4096)]).astype(np.float64)
+  logits = norms.logits_of(x).astype(np.float64)
   log_p = logits - logits.max(1, keepdims=True)
   log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
   j = norms(x)
@@ -249,21 +256,23 @@ SUMMARY_SCHEMA = pa.schema(
      ("data_fingerprint", pa.string())] + SUMMARY_METRICS)
 
 
-def check_evaluable(run: run_dir_lib.RunDirectory, model: keras.Model, dataset: Dataset,
+def check_evaluable(where: str, model: keras.Model, dataset: Dataset,
                     settings: EvaluationSettings) -> None:
-  """RunDirError (one line, before any work) for a run these settings cannot evaluate: a
-  depth-0 network (no hidden neurons, so no transitions), or a training set too small for
-  the class-anchored ellipses (three points of one class; three classes)."""
-  from sensitivity_tf import models
-  if models.depth(model) == 0:
+  """RunDirError (one line, before any work) for a model (of run directory or file
+  ``where``) these settings cannot evaluate: a depth-0 Dense stack (no hidden neurons, so no
+  transitions; other models without a nonlinearity are refused by the transition counter),
+  or a training set too small for the class-anchored ellipses (three points of one class;
+  three classes)."""
+  stack = classifier.fc_stack(model)
+  if stack is not None and stack.depth == 0:
     raise run_dir_lib.RunDirError(
-        f"{run.path}: a network of depth 0 has no hidden neurons, so no transitions to count; "
+        f"{where}: a network of depth 0 has no hidden neurons, so no transitions to count; "
         "the sensitivity evaluation needs depth >= 1")
   if settings.ellipses_per_kind:
     counts = np.bincount(dataset.y_train_true)
     if counts.max(initial=0) < 3 or np.count_nonzero(counts) < 3:
       raise run_dir_lib.RunDirError(
-          f"{run.path}: trained on {len(dataset.y_train_true)} examples with at most "
+          f"{where}: trained on {len(dataset.y_train_true)} examples with at most "
           f"{counts.max(initial=0)} of a class in {np.count_nonzero(counts)} classes; the "
           "same-class and different-class ellipses need 3 points of one class and 3 classes")
 
@@ -274,26 +283,26 @@ def summary_table(path) -> RowTable:
 
 
 def _cached(run: run_dir_lib.RunDirectory, settings: EvaluationSettings) -> Optional[dict]:
-  path = run.file(SUBDIR) / SUMMARY
-  if not path.is_file():
-    return None
-  try:
-    summary = atomic.read_json(path)
-  except ValueError:
-    return None
-  model_mtime = run.file(run_dir_lib.MODEL).stat().st_mtime
-  if summary.get("settings_id") != settings.settings_id or summary.get("model_mtime") != model_mtime:
-    return None
-  if not all((run.file(SUBDIR) / f).is_file() for f in (POINTS, TRAJECTORY_JACOBIAN,
-                                                         TRAJECTORY_TRANSITIONS)):
-    return None
+  """The stored evaluation of ``run`` under ``settings``, if still valid (else None)."""
+  return run_dir_lib.SensitivityStore(run.file(SUBDIR)).cached(
+      settings.settings_id, run_dir_lib.file_sha256(run.file(run_dir_lib.MODEL)))
+
+
+def _store(store: run_dir_lib.SensitivityStore, tables, summary: dict,
+           settings: EvaluationSettings, table: Optional[RowTable], key: str) -> dict:
+  points, traj_j, traj_t = tables
+  store.write(points, traj_j, traj_t, summary, settings.describe())
+  summary["cached"] = False
+  _write_row(table, key, summary, settings)
   return summary
 
 
-def _write_frame(path, frame: pd.DataFrame, settings: EvaluationSettings) -> None:
-  frame = frame.copy()
-  frame.attrs["settings"] = settings.describe()
-  atomic.write_parquet(path, frame)
+def _write_row(table: Optional[RowTable], key: str, summary: dict,
+               settings: EvaluationSettings) -> None:
+  if table is not None:
+    row = {k: summary.get(k) for k in SUMMARY_SCHEMA.names}
+    row["settings"] = json.dumps(summary["settings"], sort_keys=True)
+    table.write_row(f"{key}|{settings.settings_id}", row)
 
 
 def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
@@ -308,43 +317,100 @@ def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
   unless ``allow_other_data``. The summary records the data source and fingerprint used."""
   settings.validate()
   run.check_finished()
-  summary = None if force else _cached(run, settings)
+  store = run_dir_lib.SensitivityStore(run.file(SUBDIR))
+  model_sha256 = run_dir_lib.file_sha256(run.file(run_dir_lib.MODEL))
+  key = str(run.path.resolve())
+  summary = None if force else store.cached(settings.settings_id, model_sha256)
   if summary is not None and data_dir and summary.get("data_dir_override") != data_dir:
     summary = None  # evaluated on other data than asked for now
   if summary is not None:
     summary["cached"] = True
-  else:
-    config = run.config()
-    cfg = train_config.default_config()
-    cfg.update(config["config"])
-    if data_dir:
-      cfg.data_dir = data_dir
-    dataset = dataset or train_run.load_dataset(cfg)
-    run.check_same_data(dataset, allow_other=allow_other_data)
-    model = model or run.load_model()
-    check_evaluable(run, model, dataset, settings)
-    points, traj_j, traj_t, summary = evaluate(model, dataset, settings)
-    metrics = run.metrics()
-    summary.update(
-        run_dir=str(run.path), dataset=cfg.dataset, settings=settings.describe(),
-        model_mtime=run.file(run_dir_lib.MODEL).stat().st_mtime,
-        train_accuracy=metrics["train_accuracy"], test_accuracy=metrics["test_accuracy"],
-        generalization_gap=metrics["generalization_gap"], num_weights=metrics["num_weights"],
-        stop_reason=metrics["stop_reason"], data_source=dataset.source,
-        data_fingerprint=dataset.fingerprint, data_dir_override=data_dir or None,
-        **environment.describe())
-    # The four files replace the previous evaluation together, or not at all.
-    with atomic.replacing_directory(run.file(SUBDIR)) as out:
-      _write_frame(out / POINTS, points, settings)
-      _write_frame(out / TRAJECTORY_JACOBIAN, traj_j, settings)
-      _write_frame(out / TRAJECTORY_TRANSITIONS, traj_t, settings)
-      atomic.write_json(out / SUMMARY, summary)
-    summary["cached"] = False
-  if table is not None:
-    row = {k: summary.get(k) for k in SUMMARY_SCHEMA.names}
-    row["settings"] = json.dumps(summary["settings"], sort_keys=True)
-    table.write_row(f"{run.path.resolve()}|{settings.settings_id}", row)
-  return summary
+    _write_row(table, key, summary, settings)
+    return summary
+  cfg = train_config.default_config()
+  cfg.update(run.config()["config"])
+  if data_dir:
+    cfg.data_dir = data_dir
+  dataset = dataset or data_lib.load(**train_config.data_options(cfg))
+  run.check_same_data(dataset, allow_other=allow_other_data)
+  model = model or run.load_model()
+  check_evaluable(str(run.path), model, dataset, settings)
+  points, traj_j, traj_t, summary = evaluate(model, dataset, settings)
+  metrics = run.metrics()
+  summary.update(
+      run_dir=str(run.path), dataset=cfg.dataset, data=dataset.describe(),
+      settings=settings.describe(), model_sha256=model_sha256,
+      train_accuracy=metrics["train_accuracy"], test_accuracy=metrics["test_accuracy"],
+      generalization_gap=metrics["generalization_gap"], num_weights=metrics["num_weights"],
+      stop_reason=metrics["stop_reason"], data_source=dataset.source,
+      data_fingerprint=dataset.fingerprint, data_dir_override=data_dir or None,
+      **environment.describe())
+  return _store(store, (points, traj_j, traj_t), summary, settings, table, key)
+
+
+def load_model_file(path) -> keras.Model:
+  """A ``.keras`` model file of any origin (uncompiled); ModelFileError in one line."""
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise ModelFileError(f"model file {path} does not exist")
+  try:
+    return keras.saving.load_model(path, compile=False)
+  except Exception as e:
+    text = str(e).strip().splitlines()
+    raise ModelFileError(f"{path}: cannot be loaded as a Keras model ({type(e).__name__}: "
+                         f"{text[0] if text else ''})") from None
+
+
+class ModelFileError(ValueError):
+  """A model file that cannot be evaluated; the message is one line."""
+
+
+def evaluate_model_file(model_path, dataset: Dataset, output_dir,
+                        settings: EvaluationSettings, force: bool = False,
+                        table: Optional[RowTable] = None) -> dict:
+  """Evaluates a model this project did not train, on ``dataset`` (its test split, an equal
+  training subset, ellipses anchored by its labels), and stores the tables under
+  ``<output_dir>/sensitivity/`` (cached unless ``force``); returns the summary.
+
+  The summary records the model file's path and SHA-256 and the data's name, source,
+  preprocessing and fingerprint. ‖J‖ is with respect to the inputs as given to the model:
+  ``dataset``'s preprocessing (pixels/255, optional standardization) is part of it.
+  """
+  settings.validate()
+  model_sha256 = run_dir_lib.file_sha256(model_path) if pathlib.Path(
+      model_path).is_file() else None
+  model = load_model_file(model_path)
+  store = run_dir_lib.SensitivityStore(pathlib.Path(output_dir) / SUBDIR)
+  key = f"{pathlib.Path(model_path).resolve()}|{dataset.fingerprint}"
+  summary = None if force else store.cached(settings.settings_id, model_sha256)
+  if summary is not None and summary.get("data", {}).get("fingerprint") == dataset.fingerprint:
+    summary["cached"] = True
+    _write_row(table, key, summary, settings)
+    return summary
+  check_fits(model, dataset)
+  check_evaluable(str(model_path), model, dataset, settings)
+  points, traj_j, traj_t, summary = evaluate(model, dataset, settings)
+  summary.update(
+      model_file=str(model_path), model_sha256=model_sha256, dataset=dataset.name,
+      data=dataset.describe(), settings=settings.describe(),
+      num_weights=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+      **environment.describe())
+  return _store(store, (points, traj_j, traj_t), summary, settings, table, key)
+
+
+def check_fits(model: keras.Model, dataset: Dataset) -> None:
+  """ModelFileError (one line) unless the model takes the dataset's images and has at least
+  as many outputs as it has classes."""
+  shape = getattr(model, "inputs", None) and tuple(model.inputs[0].shape[1:])
+  if shape and int(np.prod(shape)) != dataset.input_dim:
+    raise ModelFileError(
+        f"dataset {dataset.name} has images of shape {tuple(dataset.image_shape)} "
+        f"({dataset.input_dim} values); model {model.name!r} takes inputs of shape {shape}")
+  outputs = getattr(model, "outputs", None)
+  if outputs and len(outputs) == 1 and len(outputs[0].shape) == 2 and (
+      outputs[0].shape[1] or 0) < dataset.num_classes:
+    raise ModelFileError(f"dataset {dataset.name} has {dataset.num_classes} classes; model "
+                         f"{model.name!r} outputs {outputs[0].shape[1]}")
 
 
 def summary_line(summary: dict) -> str:
@@ -352,11 +418,14 @@ def summary_line(summary: dict) -> str:
     value = summary.get(name)
     return "nan" if value is None else format(value, spec)
   kinds = " / ".join(num(f"transitions_{k}_mean", ".1f") for k in trajectories.KINDS)
-  note = "" if summary.get("piecewise_linear", True) else " (tanh: sign changes, not regions)"
+  note = ("" if summary.get("piecewise_linear", True)
+          else " (smooth units: sign changes, not regions)")
   under = summary["jacobian_underflow_count"]
   return (f"‖J‖ test mean {num('jacobian_test_mean', '.3e')} (median "
           f"{num('jacobian_test_median', '.3e')}), train mean "
           f"{num('jacobian_train_mean', '.3e')}{f', {under} underflowed to 0' if under else ''}"
           f" | transitions per loop random / different-class / same-class {kinds}{note}, "
-          f"through test points {num('test_point_transitions_mean', '.1f')} | gap "
-          f"{num('generalization_gap', '.4f')}" + (" | cached" if summary.get("cached") else ""))
+          f"through test points {num('test_point_transitions_mean', '.1f')}"
+          + (f" | gap {num('generalization_gap', '.4f')}" if "generalization_gap" in summary
+             else f" | test accuracy {num('test_accuracy_evaluated', '.4f')}")
+          + (" | cached" if summary.get("cached") else ""))

@@ -377,6 +377,19 @@ class JacobianNorm:
       return x.reshape((-1,) + tuple(self.input_shape))
     return x.reshape(-1, self.input_dim)
 
+  def logits_of(self, x, batch_size: int = 4096) -> np.ndarray:
+    """The logits f(x) the norms are computed at (float32, (N, K)): the model's output, or
+    the pre-activation of its final softmax."""
+    x = self._prepare(x)
+    out = []
+    for start in range(0, len(x), batch_size):
+      chunk = tf.constant(x[start:start + batch_size])
+      if self.route == "gradient_tape":
+        out.append(np.asarray(self.logits.model(chunk, training=False)))
+      else:
+        out.append(self._forward(chunk)[1].numpy())
+    return np.concatenate(out) if out else np.zeros((0, self.num_classes), np.float32)
+
   def __call__(self, x) -> JacobianNorms:
     x = self._prepare(x)
     n = len(x)

@@ -1,4 +1,5 @@
-"""Fully-connected networks (Keras 3 functional models) and their pre-activations.
+"""The networks: fully-connected (the paper's), a small convolutional family, and their
+pre-activations.
 
 A network with ``depth`` hidden layers of ``width`` units maps a flat input of
 ``input_dim`` features to ``num_classes`` **logits** (no softmax layer; the sensitivity
@@ -57,6 +58,65 @@ def build_fc_network(input_dim: int, num_classes: int, depth: int, width: int,
       kernel_initializer=_kernel_init(weight_scale, seed * 1000 + 2 * depth),
       bias_initializer=_bias_init(bias_scale, seed * 1000 + 2 * depth + 1))(h)
   return keras.Model(inputs, logits, name=f"fc_{depth}x{width}_{nonlinearity}")
+
+
+ARCHITECTURES = ("fc", "cnn")
+
+
+def build_cnn(image_shape, num_classes: int, depth: int, width: int,
+              nonlinearity: str = "relu", weight_scale: float = 2.0, bias_scale: float = 0.0,
+              seed: int = 0) -> keras.Model:
+  """A small CNN [beyond the paper, which studies FC networks only]: ``depth`` conv blocks,
+  each a 3x3 ``same`` convolution of ``width`` channels with the nonlinearity fused in
+  (``conv_{i}``) and a 2x2 max pooling (``pool_{i}``, while the feature map is at least 2x2),
+  then a dense head of ``width`` units (``head``) and the logit layer (``logits``).
+
+  It takes the flat inputs of `sensitivity_tf.data` (a ``Reshape`` to ``image_shape`` comes
+  first), so training, augmentation and the metrics treat it like an FC network; ‖J‖ is
+  with respect to the same flat pixels. Initialization as for `build_fc_network` (fan-in
+  of a conv kernel: 9 x input channels).
+  """
+  if depth < 0:
+    raise ValueError(f"depth={depth} is invalid; allowed: an integer >= 0")
+  if width < 1:
+    raise ValueError(f"width={width} is invalid; allowed: an integer >= 1")
+  act = nonlinearities.get(nonlinearity)
+  image_shape = tuple(int(d) for d in image_shape)
+  inputs = keras.Input(shape=(int(np.prod(image_shape)),), name="x")
+  h = keras.layers.Reshape(image_shape, name="image")(inputs)
+  size = list(image_shape[:2])
+  for i in range(depth):
+    h = keras.layers.Conv2D(
+        width, 3, padding="same", activation=act.fn, name=f"conv_{i}",
+        kernel_initializer=_kernel_init(weight_scale, seed * 1000 + 2 * i),
+        bias_initializer=_bias_init(bias_scale, seed * 1000 + 2 * i + 1))(h)
+    if min(size) >= 2:
+      h = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(h)
+      size = [s // 2 for s in size]
+  h = keras.layers.Flatten(name="flatten")(h)
+  h = keras.layers.Dense(
+      width, activation=act.fn, name="head",
+      kernel_initializer=_kernel_init(weight_scale, seed * 1000 + 2 * depth),
+      bias_initializer=_bias_init(bias_scale, seed * 1000 + 2 * depth + 1))(h)
+  logits = keras.layers.Dense(
+      num_classes, name="logits",
+      kernel_initializer=_kernel_init(weight_scale, seed * 1000 + 2 * depth + 2),
+      bias_initializer=_bias_init(bias_scale, seed * 1000 + 2 * depth + 3))(h)
+  return keras.Model(inputs, logits, name=f"cnn_{depth}x{width}_{nonlinearity}")
+
+
+def build(architecture: str, image_shape, num_classes: int, depth: int, width: int,
+          nonlinearity: str = "relu", weight_scale: float = 2.0, bias_scale: float = 0.0,
+          seed: int = 0) -> keras.Model:
+  """`build_fc_network` (``"fc"``) or `build_cnn` (``"cnn"``) for flat inputs of images of
+  ``image_shape``."""
+  if architecture == "fc":
+    return build_fc_network(int(np.prod(image_shape)), num_classes, depth, width, nonlinearity,
+                            weight_scale, bias_scale, seed)
+  if architecture == "cnn":
+    return build_cnn(image_shape, num_classes, depth, width, nonlinearity, weight_scale,
+                     bias_scale, seed)
+  raise ValueError(f"unknown architecture {architecture!r}; allowed: {', '.join(ARCHITECTURES)}")
 
 
 def hidden_layers(model: keras.Model) -> List[keras.layers.Dense]:

@@ -18,14 +18,22 @@ run finished):
                            the end); the same command resumes from it
 ``claim.json``             only while a process trains into it: host, pid and heartbeat of
                            that process (`run_claim`); a second process is refused meanwhile
+``sensitivity/``           the sensitivity tables of `sensitivity_tf.evaluation`, stored by
+                           `SensitivityStore`
 =========================  ==================================================================
+
+`SensitivityStore` is where computed sensitivity tables are *stored* (computing them is
+`sensitivity_tf.evaluation`'s job): four files in one directory (``<run>/sensitivity/`` or
+the ``--output_dir`` of an evaluation of any model file), replaced together or not at all,
+and served from cache when the settings and the model file's SHA-256 are unchanged.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import pathlib
-from typing import List
+from typing import List, Optional
 
 import keras
 import pandas as pd
@@ -40,6 +48,13 @@ INITIAL_WEIGHTS = "initial.weights.h5"
 HISTORY = "history.csv"
 TENSORBOARD = "tensorboard"
 CHECKPOINT = "checkpoint"
+
+
+SENSITIVITY = "sensitivity"
+POINTS = "points.parquet"
+TRAJECTORY_JACOBIAN = "trajectory_jacobian.parquet"
+TRAJECTORY_TRANSITIONS = "trajectory_transitions.parquet"
+SUMMARY = "summary.json"
 
 
 class RunDirError(ValueError):
@@ -176,6 +191,49 @@ def remove_if_empty(directories: List[pathlib.Path]) -> None:
       directory.rmdir()
     except OSError:
       return
+
+
+def file_sha256(path) -> str:
+  """SHA-256 of a file (hex): the identity of a model file in the sensitivity cache."""
+  h = hashlib.sha256()
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      h.update(block)
+  return h.hexdigest()
+
+
+class SensitivityStore:
+  """The stored sensitivity tables of one model (module docstring)."""
+
+  def __init__(self, path):
+    self.path = pathlib.Path(path)
+
+  def cached(self, settings_id: str, model_sha256: str) -> Optional[dict]:
+    """The stored summary if all four files are there for these settings and this model
+    file; None otherwise (also for a damaged summary)."""
+    try:
+      summary = atomic.read_json(self.path / SUMMARY)
+    except (FileNotFoundError, ValueError):
+      return None
+    if (summary.get("settings_id") != settings_id
+        or summary.get("model_sha256") != model_sha256):
+      return None
+    if not all((self.path / f).is_file() for f in (POINTS, TRAJECTORY_JACOBIAN,
+                                                   TRAJECTORY_TRANSITIONS)):
+      return None
+    return summary
+
+  def write(self, points: pd.DataFrame, trajectory_jacobian: pd.DataFrame,
+            trajectory_transitions: pd.DataFrame, summary: dict, settings: dict) -> None:
+    """Replaces the stored evaluation by these four tables, together or not at all;
+    ``settings`` go into each table's metadata."""
+    with atomic.replacing_directory(self.path) as out:
+      for name, frame in ((POINTS, points), (TRAJECTORY_JACOBIAN, trajectory_jacobian),
+                          (TRAJECTORY_TRANSITIONS, trajectory_transitions)):
+        frame = frame.copy()
+        frame.attrs["settings"] = settings
+        atomic.write_parquet(out / name, frame)
+      atomic.write_json(out / SUMMARY, summary)
 
 
 def find_run_dirs(patterns: List[str]) -> List[RunDirectory]:

@@ -17,6 +17,7 @@ from typing import Any, Dict, Optional
 
 import ml_collections
 
+from sensitivity_tf import models
 from sensitivity_tf import nonlinearities
 from sensitivity_tf import training
 from sensitivity_tf.data import registry
@@ -28,7 +29,7 @@ class ConfigError(ValueError):
 
 # name -> (default, help). The order is the order of `--helpfull` and of config.json.
 FIELDS: Dict[str, tuple] = {
-    "dataset": ("fashion_mnist", "Dataset: " + ", ".join(registry.DATASETS) + "."),
+    "dataset": ("fashion_mnist", "Dataset: " + registry.ALLOWED_NAMES + "."),
     "data_dir": ("", "Local copy of the data (file or directory); see sensitivity_tf.data."),
     "standardize": (False, "Standardize each input feature with training-set statistics."),
     "train_subset": (0, "Train on a class-stratified random subset of this size (0 = all)."),
@@ -37,7 +38,10 @@ FIELDS: Dict[str, tuple] = {
                                    "uniformly random classes."),
     "label_seed": (0, "Seed of the random labels."),
     "augment": (False, "On-the-fly augmentation (translations; flips for 32x32)."),
-    "depth": (2, "Number of hidden layers (0 = a linear softmax model)."),
+    "architecture": ("fc", "Network family: fc (the paper's) or cnn (beyond the paper: depth "
+                           "conv blocks of width channels, 3x3 conv + 2x2 max pooling, a dense "
+                           "head of width units)."),
+    "depth": (2, "Number of hidden layers (0 = a linear softmax model); conv blocks for cnn."),
     "width": (512, "Units per hidden layer."),
     "nonlinearity": ("relu", "Hidden nonlinearity: " + ", ".join(nonlinearities.NONLINEARITIES)
                      + "."),
@@ -60,6 +64,10 @@ FIELDS: Dict[str, tuple] = {
     "checkpoint_every_secs": (60.0, "Checkpoint for resumption at most this often."),
     "progress": (True, "Show a progress display."),
 }
+
+# Fields added after runs were made, with the value those runs had: an old run directory
+# without them is the same run as one with these values.
+ADDED_FIELDS = {"architecture": "fc"}
 
 IDENTITY_FIELDS = tuple(k for k in FIELDS if k not in (
     "data_dir", "checkpoint_every_secs", "progress", "history_test_points"))
@@ -100,9 +108,15 @@ def validate(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   unknown = sorted(set(cfg.keys()) - set(FIELDS))
   if unknown:
     raise ConfigError(f"unknown setting(s) {unknown}; allowed: {', '.join(FIELDS)}")
-  _check(cfg.dataset in registry.DATASETS, "dataset", cfg.dataset, ", ".join(registry.DATASETS))
+  try:
+    registry.check_name(cfg.dataset)
+  except ValueError:
+    raise ConfigError(f"dataset={cfg.dataset!r} is invalid; allowed: {registry.ALLOWED_NAMES}"
+                      ) from None
   _check(cfg.nonlinearity in nonlinearities.NONLINEARITIES, "nonlinearity", cfg.nonlinearity,
          ", ".join(nonlinearities.NONLINEARITIES))
+  _check(cfg.architecture in models.ARCHITECTURES, "architecture", cfg.architecture,
+         ", ".join(models.ARCHITECTURES))
   _check(cfg.optimizer in training.OPTIMIZERS, "optimizer", cfg.optimizer,
          ", ".join(training.OPTIMIZERS))
   _check(cfg.stop_rule in training.STOP_RULES, "stop_rule", cfg.stop_rule,
@@ -120,9 +134,9 @@ def validate(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     _check(_is_number(cfg[name]) and cfg[name] > 0, name, cfg[name], "a finite number > 0")
   _check(_is_number(cfg.bias_scale) and cfg.bias_scale >= 0, "bias_scale", cfg.bias_scale,
          "a finite number >= 0")
-  spec = registry.DATASETS[cfg.dataset]
-  _check(cfg.train_subset <= spec.num_train, "train_subset", cfg.train_subset,
-         f"0 (all) .. {spec.num_train} for {cfg.dataset}")
+  spec = registry.DATASETS.get(cfg.dataset)  # other datasets: checked when loaded
+  _check(spec is None or cfg.train_subset <= spec.num_train, "train_subset", cfg.train_subset,
+         f"0 (all) .. {spec and spec.num_train} for {cfg.dataset}")
   return cfg
 
 
@@ -147,8 +161,17 @@ def merge(config_file: Optional[ml_collections.ConfigDict],
 
 
 def identity(cfg) -> Dict[str, Any]:
-  """The fields that define what is trained (see the module docstring)."""
-  return {k: cfg[k] for k in IDENTITY_FIELDS}
+  """The fields that define what is trained (see the module docstring); an added field at
+  the value older runs had is left out, so their identities (and survey keys) stay valid."""
+  return {k: cfg[k] for k in IDENTITY_FIELDS
+          if not (k in ADDED_FIELDS and cfg[k] == ADDED_FIELDS[k])}
+
+
+def data_options(cfg) -> Dict[str, Any]:
+  """The arguments of `sensitivity_tf.data.load` that give the data ``cfg`` trains on."""
+  return dict(name=cfg.dataset, data_dir=cfg.data_dir or None, standardize=cfg.standardize,
+              train_subset=cfg.train_subset, subset_seed=cfg.subset_seed,
+              random_label_fraction=cfg.random_label_fraction, label_seed=cfg.label_seed)
 
 
 NAMED_FIELDS = ("dataset", "depth", "width", "nonlinearity", "seed")

@@ -57,18 +57,17 @@ class Progress:
 
 
 def load_dataset(cfg) -> data.Dataset:
-  return data.load(cfg.dataset, data_dir=cfg.data_dir or None, standardize=cfg.standardize,
-                   train_subset=cfg.train_subset, subset_seed=cfg.subset_seed,
-                   random_label_fraction=cfg.random_label_fraction, label_seed=cfg.label_seed)
+  return data.load(**train_config.data_options(cfg))
 
 
 def build_model(cfg, dataset: data.Dataset) -> keras.Model:
-  return models.build_fc_network(dataset.input_dim, dataset.num_classes, cfg.depth, cfg.width,
-                                 cfg.nonlinearity, cfg.weight_scale, cfg.bias_scale, cfg.seed)
+  return models.build(cfg.architecture, dataset.image_shape, dataset.num_classes, cfg.depth,
+                      cfg.width, cfg.nonlinearity, cfg.weight_scale, cfg.bias_scale, cfg.seed)
 
 
 def _check_same_config(run: RunDirectory, cfg) -> None:
   old = run.config().get("config", {})
+  old = {**train_config.ADDED_FIELDS, **old}
   if "stop_rule" not in old:
     raise run_dir_lib.RunDirError(
         f"{run.path} holds a run made under the old rule (stop at the first fit, no training "

@@ -229,7 +229,7 @@ class TransitionCounter:
     k = self.num_samples
     phis = (2.0 * math.pi * np.arange(k) / k).astype(self.dtype.as_numpy_dtype)
     per_call = max(1, self.chunk_size // len(ellipses))
-    basis = np.stack([e.basis for e in ellipses])
+    basis = np.stack([e.basis.reshape(3, -1) for e in ellipses])   # images flattened
     if self._first_kernel is not None:
       basis = basis @ self._first_kernel
     projected = tf.constant(basis, self.dtype)

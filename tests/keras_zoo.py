@@ -75,12 +75,13 @@ class Subclassed(keras.Model):
   def __init__(self, name="relu", classes=4, softmax=False):
     super().__init__(name="subclassed")
     self.conv = keras.layers.Conv2D(3, 3, activation=fused(name))
+    self.pool = keras.layers.MaxPooling2D(2)
     self.flatten = keras.layers.Flatten()
     self.dense = keras.layers.Dense(classes)
     self.softmax = softmax
 
   def call(self, x, training=False):
-    out = self.dense(self.flatten(self.conv(x)))
+    out = self.dense(self.flatten(self.pool(self.conv(x))))
     return keras.ops.softmax(out) if self.softmax else out
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import tensorflow as tf
 
 from conftest import tiny_dataset
-from sensitivity_tf import evaluation, jacobian, run_dir, train_config, train_run, transitions
+from sensitivity_tf import atomic, evaluation, jacobian, run_dir, train_config, train_run, transitions
 from sensitivity_tf.row_table import RowTable
 from conftest import MNIST_NPZ, assert_one_line_error, run_bin
 
@@ -122,7 +122,7 @@ class EvaluateRunTest(tf.test.TestCase):
       before = {p.name: p.read_bytes() for p in run.file("sensitivity").iterdir()}
       other = evaluation.EvaluationSettings(**dict(vars(SMALL), point_seed=5, test_points=10))
       # Killed after the new points table is written, before the summary.
-      with mock.patch.object(evaluation.atomic, "write_json",
+      with mock.patch.object(atomic, "write_json",
                              side_effect=KeyboardInterrupt("killed")):
         with self.assertRaises(KeyboardInterrupt):
           evaluation.evaluate_run(run, other, dataset=ds)

@@ -349,6 +349,22 @@ class ProcessesTest(tf.test.TestCase):
       self.assertLen(attempts, n)
       self.assertTrue(all(len(a) == 1 for a in attempts), attempts)  # each ran exactly once
 
+  def test_tiny_cnn_survey_on_real_data(self):
+    # Beyond the paper: the small CNN family through the whole pipeline (train, evaluate with
+    # the GradientTape route and graph transitions, table), on real Fashion-MNIST.
+    with tempfile.TemporaryDirectory() as d:
+      proc = self.start(survey_cmd(d, "--config.num_models=2", "--config.fixed.architecture=cnn",
+                                   "--config.space.width=[4, 8]", "--noprogress"))
+      out, err = proc.communicate(timeout=600)
+      self.assertEqual(proc.returncode, 0, err[-3000:])
+      self.assertIn("2/2 networks in the table (2 ok)", out)
+      frame = pd.read_parquet(pathlib.Path(d, "table"))
+      self.assertEqual(sorted(frame.architecture), ["cnn", "cnn"])
+      self.assertTrue(np.all(frame.jacobian_test_mean > 0))
+      self.assertTrue(np.all(np.isfinite(frame.jacobian_test_mean)))
+      self.assertTrue(np.all(frame.transitions_random_mean > 0))
+      self.assertEqual(set(frame.jacobian_route), {"gradient_tape"})
+
   def test_worker_without_chief_gives_up(self):
     with tempfile.TemporaryDirectory() as d:
       env = dict(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(free_port()),

@@ -4,6 +4,7 @@ Usage:
   bin/evaluate_sensitivity RUN_DIR [RUN_DIR ...] [--flags]
   bin/evaluate_sensitivity 'runs/fashion_mnist/*'          # a glob, expanded here too
   sensitivity_tf-evaluate_sensitivity RUN_DIR              # installed: the same command
+  bin/evaluate_sensitivity --model=path/to/model.keras --dataset=DATASET --output_dir=DIR
 
 For each finished run directory of bin/train, computes (see sensitivity_tf.evaluation):
 per-point ‖J(x)‖_F, loss, prediction, correctness and confidence on the test set and on an
@@ -19,6 +20,13 @@ elsewhere, and data whose fingerprint differs from the one recorded at training 
 dataset, another copy) is refused unless --allow_other_data. summary.json and the table
 record the data source and fingerprint used.
 
+With --model, any Keras classifier file (functional, Sequential; CNNs, BatchNorm, a final
+softmax) is evaluated on --dataset (a registered name, tfds:<name>, or the path of a .npz or
+class-folder tree; inputs are pixels/255, --standardize standardizes them: ‖J‖ is with
+respect to the inputs as the model receives them), and the same tables and summary go to
+<output_dir>/sensitivity/; the summary records the model file's SHA-256 and the data's
+source and fingerprint.
+
 Bad paths or settings stop with a one-line error and exit status 2.
 """
 
@@ -32,6 +40,7 @@ import sys
 from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
 from absl import flags
 
+from sensitivity_tf import data
 from sensitivity_tf import evaluation
 from sensitivity_tf import run_dir
 
@@ -59,14 +68,37 @@ flags.DEFINE_string("table", None, "Summary table directory (default: <parent of
 flags.DEFINE_string("data_dir", None, "Override the data location recorded in the run.")
 flags.DEFINE_bool("allow_other_data", False, "Evaluate even on data whose fingerprint differs "
                   "from the one recorded when the run was trained.")
+flags.DEFINE_string("model", None, "A .keras model file of any origin (instead of RUN_DIRs).")
+flags.DEFINE_string("dataset", None, "With --model: the dataset to evaluate it on.")
+flags.DEFINE_string("output_dir", None, "With --model: where the tables go (<dir>/sensitivity/).")
+flags.DEFINE_bool("standardize", False, "With --model: standardize inputs with training-set "
+                  "statistics, as the model was trained.")
 FLAGS = flags.FLAGS
 
 
+def evaluate_model_file(settings: evaluation.EvaluationSettings) -> None:
+  if FLAGS.model is None or not FLAGS.dataset or not FLAGS.output_dir:
+    cli.fail("--model, --dataset and --output_dir go together; usage: bin/evaluate_sensitivity "
+             "--model=path/to/model.keras --dataset=DATASET --output_dir=DIR")
+  dataset = data.load(FLAGS.dataset, data_dir=FLAGS.data_dir, standardize=FLAGS.standardize)
+  table = RowTable(FLAGS.table or pathlib.Path(FLAGS.output_dir) / "sensitivity_table",
+                   evaluation.SUMMARY_SCHEMA)
+  summary = evaluation.evaluate_model_file(FLAGS.model, dataset, FLAGS.output_dir, settings,
+                                           force=FLAGS.force, table=table)
+  print(f"{FLAGS.model}: {evaluation.summary_line(summary)}")
+  print(f"tables: {pathlib.Path(FLAGS.output_dir) / evaluation.SUBDIR}")
+
+
 def main(argv: list) -> None:
-  if len(argv) < 2:
-    cli.fail("no run directory given; usage: bin/evaluate_sensitivity RUN_DIR [RUN_DIR ...]")
   settings = evaluation.EvaluationSettings(
       **{f.name: FLAGS[f.name].value for f in dataclasses.fields(_DEFAULTS)}).validate()
+  if FLAGS.model is not None or FLAGS.dataset or FLAGS.output_dir:
+    if len(argv) > 1:
+      cli.fail(f"unexpected arguments {argv[1:]} with --model; evaluate run directories or a "
+               "model file, not both")
+    return evaluate_model_file(settings)
+  if len(argv) < 2:
+    cli.fail("no run directory given; usage: bin/evaluate_sensitivity RUN_DIR [RUN_DIR ...]")
   runs = run_dir.find_run_dirs(argv[1:])
   for run in runs:
     run.check_finished()

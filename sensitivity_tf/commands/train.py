@@ -1,4 +1,5 @@
-"""Trains one fully-connected network and writes a run directory.
+"""Trains one network (fully-connected, or a small CNN with --architecture=cnn) and writes a
+run directory.
 
 Usage:
   bin/train --dataset=fashion_mnist [--output_dir=runs/fashion_mnist] [--width=512 ...]
@@ -9,6 +10,10 @@ Every knob of `sensitivity_tf.train_config` is a flag (`bin/train --helpfull`). 
 lowest to highest: built-in defaults < the --config file (and its --config.<field>=...
 overrides) < flags given on the command line. --config is a file, or a config's name
 (`train`, from any directory; see sensitivity_tf.config_files).
+
+--dataset is a registered name, tfds:<name> (any TFDS image-classification dataset), or the
+path of a Keras-layout .npz or a train/ test/ class-folder image tree (or its .tar.gz), of
+any image shape and class count.
 
 The run directory (default runs/<dataset>/<depth>x<width>_<nonlinearity>_s<seed>, followed by
 _<field>=<value> for every other hyperparameter that differs from its default) holds the
@@ -30,6 +35,7 @@ from ml_collections import config_flags
 
 from sensitivity_tf import train_config
 from sensitivity_tf import train_run
+from sensitivity_tf.data import registry
 
 cli.define_fields(train_config.FIELDS, string_fields=("batch_size",))
 config_flags.DEFINE_config_file("config", None, "Config file, or the name of one in configs/ "
@@ -44,7 +50,7 @@ def main(argv: list) -> None:
     cli.fail(f"unexpected arguments {argv[1:]}; all settings are --flags")
   cfg = train_config.merge(FLAGS.config, cli.explicit_flags(train_config.FIELDS))
   output_dir = os.path.expanduser(FLAGS.output_dir or os.path.join(
-      "runs", cfg.dataset, train_config.default_run_name(cfg)))
+      "runs", registry.short_name(cfg.dataset), train_config.default_run_name(cfg)))
   metrics = train_run.train(cfg, output_dir, overwrite=FLAGS.overwrite)
   print(f"{output_dir}: {train_run.summary_line(metrics)}")
 

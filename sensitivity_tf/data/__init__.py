@@ -2,4 +2,4 @@
 
 from sensitivity_tf.data.readers import DataError
 from sensitivity_tf.data.registry import (DATASETS, Dataset, DatasetSpec, get_spec, load, load_raw,
-                                           preprocess)
+                                           load_source, preprocess)

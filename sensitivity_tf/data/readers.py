@@ -191,6 +191,28 @@ def read_image_tree(root: pathlib.Path, class_names: Sequence[str]) -> Tuple[Spl
   return _assemble_tree(entries, class_names, str(root))
 
 
+def read_class_folders(path: pathlib.Path) -> Tuple[Tuple[Split, Split], Tuple[str, ...]]:
+  """An image tree (directory or archive) of one's own, whose classes are its ``train/``
+  folders in sorted order (numerically when all are numbers): the splits and the class
+  names."""
+  if path.is_dir():
+    folders = {p.name for p in (path / "train").iterdir() if p.is_dir()}
+  else:
+    try:
+      with tarfile.open(path, "r:*") as tar:
+        folders = {key[1] for key in (_tree_key(pathlib.PurePosixPath(m.name).parts)
+                                      for m in tar if m.isfile()) if key and key[0] == "train"}
+    except (tarfile.TarError, EOFError, OSError) as e:
+      raise DataError(f"{path}: cannot be read as a tar archive ({e})") from None
+  numeric = all(f.isdigit() for f in folders)
+  names = tuple(sorted(folders, key=(lambda f: (int(f), f)) if numeric else None))
+  if len(names) < 2:
+    raise DataError(f"{path}: train/ has class folders {list(names)}; need at least 2 classes")
+  if path.is_dir():
+    return read_image_tree(path, names), names
+  return read_image_archive(path, names), names
+
+
 def has_image_tree(root: pathlib.Path) -> bool:
   return (root / "train").is_dir() and (root / "test").is_dir()
 

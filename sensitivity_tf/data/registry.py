@@ -88,11 +88,90 @@ DATASETS: Dict[str, DatasetSpec] = {
 }
 
 
+TFDS_PREFIX = "tfds:"
+ALLOWED_NAMES = (", ".join(DATASETS) + ", tfds:<TFDS image-classification dataset>, or the path "
+                 "of a Keras-layout .npz, a train/ test/ class-folder tree or its .tar[.gz]")
+
+
 def get_spec(name: str) -> DatasetSpec:
   try:
     return DATASETS[name]
   except KeyError:
     raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}") from None
+
+
+def check_name(name: str) -> str:
+  """``name`` if it names a dataset (registered, ``tfds:<name>`` or an existing path);
+  DataError (one line) otherwise. Whether the data is usable is checked on loading."""
+  if name in DATASETS:
+    return name
+  if name.startswith(TFDS_PREFIX):
+    if len(name) > len(TFDS_PREFIX):
+      return name
+  elif name and pathlib.Path(name).expanduser().exists():
+    return name
+  raise DataError(f"unknown dataset {name!r} (not registered, not tfds:<name>, no such file); "
+                   f"allowed: {ALLOWED_NAMES}")
+
+
+def short_name(name: str) -> str:
+  """A name for directories: the registered name, ``tfds_<name>``, or the file or directory
+  name without its suffixes (``kmnist`` for ``/data/kmnist.npz``)."""
+  if name in DATASETS:
+    return name
+  if name.startswith(TFDS_PREFIX):
+    return "tfds_" + name[len(TFDS_PREFIX):].replace("/", "_")
+  base = pathlib.Path(name).name
+  for suffix in (".tar.gz", ".tgz", ".tar", ".npz"):
+    if base.endswith(suffix):
+      return base[:-len(suffix)]
+  return base
+
+
+def _own_spec(name: str, train: Split, test: Split, class_names=None) -> DatasetSpec:
+  """The spec of data that is not registered: shapes from the arrays, classes from the class
+  folders or, for a ``.npz``, 0 .. the largest label (at least 2)."""
+  if class_names is None:
+    top = max(int(train[1].max()) if len(train[1]) else 0,
+              int(test[1].max()) if len(test[1]) else 0)
+    class_names = tuple(str(i) for i in range(max(top + 1, 2)))
+  return DatasetSpec(name, tuple(int(d) for d in train[0].shape[1:]), len(class_names),
+                     len(train[0]), len(test[0]), "", tuple(class_names))
+
+
+def load_source(name: str, data_dir: Optional[str] = None, tfds_data_dir: Optional[str] = None,
+                tfds_download: Optional[bool] = None) -> Tuple[DatasetSpec, Split, Split, str]:
+  """(spec, train, test, source) of any dataset `check_name` accepts: a registered name (the
+  sources of the module docstring), ``tfds:<name>`` (shapes and classes from the TFDS info;
+  offline, only a prepared copy in the TFDS data dir is used) or a path (a Keras-layout
+  ``.npz`` of any image shape and class count, or a ``train/<class>/``, ``test/<class>/``
+  image tree or its archive, classes in sorted folder order). ``data_dir`` applies to
+  registered names only."""
+  check_name(name)
+  if name in DATASETS:
+    return (DATASETS[name], *load_raw(name, data_dir, tfds_data_dir, tfds_download))
+  if name.startswith(TFDS_PREFIX):
+    tfds_name = name[len(TFDS_PREFIX):]
+    train, test, source = tfds_source.load(tfds_name, data_dir=tfds_data_dir,
+                                           download=tfds_download)
+    class_names = tfds_source.class_names(tfds_name, data_dir=tfds_data_dir)
+    train, test = validation.check_split(train, test, source)
+    return _own_spec(name, train, test, class_names), train, test, source
+  path = pathlib.Path(name).expanduser().resolve()
+  class_names = None
+  if path.is_file() and path.suffix == ".npz":
+    train, test = readers.read_npz(path)
+    source = f"npz:{path}"
+  elif path.is_file() and readers.is_archive(path):
+    (train, test), class_names = readers.read_class_folders(path)
+    source = f"archive:{path}"
+  elif path.is_dir() and readers.has_image_tree(path):
+    (train, test), class_names = readers.read_class_folders(path)
+    source = f"image_tree:{path}"
+  else:
+    raise DataError(f"{path}: not a .npz file, a .tar[.gz] archive or a directory with train/ "
+                    "and test/ class folders")
+  return _own_spec(name, train, test, class_names), train, test, source
 
 
 @dataclasses.dataclass
@@ -254,11 +333,11 @@ def load(name: str, data_dir: Optional[str] = None, standardize: bool = False,
          train_subset: int = 0, subset_seed: int = 0, random_label_fraction: float = 0.0,
          label_seed: int = 0, tfds_data_dir: Optional[str] = None,
          tfds_download: Optional[bool] = None) -> Dataset:
-  """Loads a registered dataset (see the module docstring for sources) and preprocesses it
-  with `preprocess`."""
-  train, test, source = load_raw(name, data_dir, tfds_data_dir=tfds_data_dir,
-                                 tfds_download=tfds_download)
-  return preprocess(get_spec(name), train, test, source, standardize=standardize,
+  """Loads any dataset `load_source` takes (registered, ``tfds:<name>`` or a path) and
+  preprocesses it with `preprocess`."""
+  spec, train, test, source = load_source(name, data_dir, tfds_data_dir=tfds_data_dir,
+                                          tfds_download=tfds_download)
+  return preprocess(spec, train, test, source, standardize=standardize,
                     train_subset=train_subset, subset_seed=subset_seed,
                     random_label_fraction=random_label_fraction, label_seed=label_seed)
 

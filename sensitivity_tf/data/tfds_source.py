@@ -63,6 +63,21 @@ def _to_numpy(ds) -> Split:
   return np.concatenate(xs), np.concatenate(ys).astype(np.int64)
 
 
+def class_names(tfds_name: str, data_dir: Optional[str] = None) -> Tuple[str, ...]:
+  """The class names of a TFDS image-classification dataset, from its info (label feature);
+  DataError when it has none."""
+  import tensorflow_datasets as tfds
+  try:
+    with _quiet_absl_logging():
+      features = tfds.builder(tfds_name, data_dir=data_dir).info.features
+    label = features["label"]
+    return tuple(label.names) if label.names else tuple(str(i) for i in range(label.num_classes))
+  except Exception as e:
+    msg = str(e).splitlines()[0] if str(e) else ""
+    raise DataError(f"tfds:{tfds_name}: not an image-classification dataset with a 'label' "
+                    f"feature ({type(e).__name__}: {msg})") from None
+
+
 def load(tfds_name: str, data_dir: Optional[str] = None, download: Optional[bool] = None,
          probe_timeout: float = 3.0) -> Tuple[Split, Split, str]:
   """(train, test, description) from TFDS; DataError with one line when impossible.

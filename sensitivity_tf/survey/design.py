@@ -49,12 +49,12 @@ def _hash(obj) -> str:
 def training_key(config: Dict[str, Any]) -> str:
   """16 hex digits identifying what is trained (names the trial's run directory, so a
   change of evaluation settings re-evaluates the same trained networks)."""
-  return _hash({k: config[k] for k in train_config.IDENTITY_FIELDS})
+  return _hash(train_config.identity(config))
 
 
 def trial_key(config: Dict[str, Any], settings_id: str) -> str:
   """16 hex digits identifying (what is trained, how it is evaluated): the row's key."""
-  return _hash([{k: config[k] for k in train_config.IDENTITY_FIELDS}, settings_id])
+  return _hash([train_config.identity(config), settings_id])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -51,10 +51,10 @@ class DatasetCache:
       return self._prepared[key]
     raw_key = (cfg.dataset, cfg.data_dir)
     if raw_key not in self._raw:
-      self._raw[raw_key] = data.load_raw(cfg.dataset, cfg.data_dir or None)
-    train, test, source = self._raw[raw_key]
+      self._raw[raw_key] = data.load_source(cfg.dataset, cfg.data_dir or None)
+    spec, train, test, source = self._raw[raw_key]
     dataset = data.preprocess(
-        data.get_spec(cfg.dataset), train, test, source, standardize=cfg.standardize,
+        spec, train, test, source, standardize=cfg.standardize,
         train_subset=cfg.train_subset, subset_seed=cfg.subset_seed,
         random_label_fraction=cfg.random_label_fraction, label_seed=cfg.label_seed)
     self._prepared[key] = dataset

@@ -5,7 +5,9 @@ A study config (``configs/survey_*.py``, ``get_config(preset)``) is a ``ConfigDi
 * ``name``, ``design`` (random | pairs | grid), ``dataset``, ``data_dir``, ``seed``;
 * ``space`` (random, pairs; see `space`), ``factor`` (pairs), ``grid`` and
   ``seeds_per_cell`` (grid), ``num_models`` (random), ``num_pairs`` (pairs);
-* ``fixed``: training fields shared by every trial (training subset, step cap, ...);
+* ``fixed``: training fields shared by every trial (training subset, step cap, ...),
+  including ``architecture`` (``fc``; ``--config.fixed.architecture=cnn`` surveys the small
+  CNN family of `sensitivity_tf.models.build_cnn` instead, beyond the paper);
 * ``evaluation``: `sensitivity_tf.evaluation.EvaluationSettings` fields;
 * ``keep``: ``all`` keeps every run directory whole; ``tables`` deletes the trained model,
   initial weights, TensorBoard logs and checkpoints of a trial once its row is written,
@@ -63,7 +65,10 @@ def validate(study) -> Dict[str, Any]:
       raise train_config.ConfigError(f"{name}={s.get(name)!r} is invalid; allowed: {allowed}")
 
   check(s.get("design") in design_lib.DESIGNS, "design", ", ".join(design_lib.DESIGNS))
-  check(s.get("dataset") in registry.DATASETS, "dataset", ", ".join(registry.DATASETS))
+  try:
+    registry.check_name(str(s.get("dataset")))
+  except ValueError:
+    check(False, "dataset", registry.ALLOWED_NAMES)
   check(s.get("keep") in KEEP, "keep", ", ".join(KEEP))
   check(isinstance(s.get("name"), str) and s["name"].replace("_", "").isalnum(), "name",
         "letters, digits and underscores")
