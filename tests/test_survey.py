@@ -354,7 +354,7 @@ class ProcessesTest(tf.test.TestCase):
     # the GradientTape route and graph transitions, table), on real Fashion-MNIST.
     with tempfile.TemporaryDirectory() as d:
       proc = self.start(survey_cmd(d, "--config.num_models=2", "--config.fixed.architecture=cnn",
-                                   "--config.space.width=[4, 8]", "--noprogress"))
+                                   "--noprogress"))
       out, err = proc.communicate(timeout=600)
       self.assertEqual(proc.returncode, 0, err[-3000:])
       self.assertIn("2/2 networks in the table (2 ok)", out)
