@@ -47,7 +47,7 @@ config_flags.DEFINE_config_file("config", None, "A study config in configs/ (sur
                                 lock_config=False)
 flags.DEFINE_string("preset", None, "tiny | small | paper (quick = tiny); overrides the "
                     "config's default preset.")
-flags.DEFINE_string("dataset", None, "Dataset: " + ", ".join(registry.DATASETS) + ".")
+flags.DEFINE_string("dataset", None, "Dataset: " + registry.ALLOWED_NAMES + ".")
 flags.DEFINE_string("data_dir", None, "Local copy of the data (see sensitivity_tf.data).")
 flags.DEFINE_string("results_dir", None, "Where the table and run directories go "
                     "(default results/<study>_<dataset>_<preset>).")
