@@ -81,8 +81,9 @@ def evaluate_model_file(settings: evaluation.EvaluationSettings) -> None:
     cli.fail("--model, --dataset and --output_dir go together; usage: bin/evaluate_sensitivity "
              "--model=path/to/model.keras --dataset=DATASET --output_dir=DIR")
   dataset = data.load(FLAGS.dataset, data_dir=FLAGS.data_dir, standardize=FLAGS.standardize)
-  table = RowTable(FLAGS.table or pathlib.Path(FLAGS.output_dir) / "sensitivity_table",
-                   evaluation.SUMMARY_SCHEMA)
+  table = evaluation.summary_table(
+      FLAGS.table or pathlib.Path(FLAGS.output_dir) / "sensitivity_table")
+  table.check_writable()  # before any work
   summary = evaluation.evaluate_model_file(FLAGS.model, dataset, FLAGS.output_dir, settings,
                                            force=FLAGS.force, table=table)
   print(f"{FLAGS.model}: {evaluation.summary_line(summary)}")
