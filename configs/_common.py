@@ -46,11 +46,12 @@ PRESETS = ("tiny", "small", "paper")
 # ``--config.survey.fixed.architecture=cnn``) can survey the small CNN family instead [beyond
 # the paper].
 TRAINING = {
-    "tiny": dict(architecture="fc", stop_rule="budget", max_steps=200, eval_every=25, train_subset=300,
-                 history_test_points=300),
-    "small": dict(architecture="fc", stop_rule="budget", max_steps=3000, eval_every=100, train_subset=1000,
-                  history_test_points=1000),
-    "paper": dict(architecture="fc", stop_rule="budget", max_steps=100000, eval_every=0, train_subset=0),
+    "tiny": dict(architecture="fc", stop_rule="budget", max_steps=200, eval_every=25,
+                 train_subset=300, history_test_points=300),
+    "small": dict(architecture="fc", stop_rule="budget", max_steps=3000, eval_every=100,
+                  train_subset=1000, history_test_points=1000),
+    "paper": dict(architecture="fc", stop_rule="budget", max_steps=100000, eval_every=0,
+                  train_subset=0),
 }
 
 # What the surveys vary beyond the default space (docs/method.md §4, `space.default_space`),
