@@ -116,7 +116,7 @@ def check_name(name: str) -> str:
 
 def short_name(name: str) -> str:
   """A name for directories: the registered name, ``tfds_<name>``, or the file or directory
-  name without its suffixes (``kmnist`` for ``/data/kmnist.npz``)."""
+  name without its suffixes (``kmnist`` for ``$DATA/kmnist.npz``)."""
   if name in DATASETS:
     return name
   if name.startswith(TFDS_PREFIX):
