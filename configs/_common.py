@@ -46,8 +46,8 @@ PRESETS = ("tiny", "small", "paper")
 # ``--config.survey.fixed.architecture=cnn``) can survey the small CNN family instead [beyond
 # the paper].
 TRAINING = {
-    "tiny": dict(architecture="fc", stop_rule="budget", max_steps=200, eval_every=25,
-                 train_subset=300, history_test_points=300),
+    "tiny": dict(architecture="fc", stop_rule="budget", max_steps=400, eval_every=50,
+                 train_subset=200, history_test_points=300),
     "small": dict(architecture="fc", stop_rule="budget", max_steps=3000, eval_every=100,
                   train_subset=1000, history_test_points=1000),
     "paper": dict(architecture="fc", stop_rule="budget", max_steps=100000, eval_every=0,
@@ -57,8 +57,11 @@ TRAINING = {
 # What the surveys vary beyond the default space (docs/method.md §4, `space.default_space`),
 # per preset.
 SPACE = {
-    # Networks that fit 300 examples within the tiny budget, so every code path runs.
-    "tiny": dict(depth=[1, 2], width=[16, 32], batch_size=[32, 0], optimizer=["adam", "rmsprop"]),
+    # Networks that fit 200 examples within the tiny budget, so every code path runs (with
+    # 300 examples, 200 steps and the full learning-rate range, 1 of 12 fit).
+    "tiny": dict(depth=[1, 2], width=[16, 32], batch_size=[32, 0], optimizer=["adam", "rmsprop"],
+                 learning_rate={"log_uniform_by": "optimizer",
+                                "ranges": {"adam": [2e-3, 1e-2], "rmsprop": [2e-3, 1e-2]}}),
     # Batch 512 would drop half of a 1,000-example subset every epoch.
     "small": dict(depth=[1, 2, 3, 4], width=[64, 128, 256, 512], batch_size=[32, 128, 0]),
     "paper": dict(),
@@ -122,7 +125,8 @@ WITH_CIFAR = ("correlation", "factors")
 # that never fit; 5,000 examples and 8,000 steps (205 epochs at batch 128) give it room to fit
 # and then keep training. The regions network fit 2,000 examples within 1,000 steps before.
 TRAJECTORY_NETWORK = {
-    "tiny": dict(depth=2, width=32, train_subset=300, max_steps=200, eval_every=50),
+    "tiny": dict(depth=2, width=32, train_subset=200, max_steps=400, eval_every=50,
+                 learning_rate=0.005),
     "small": dict(depth=2, width=512, train_subset=5000, max_steps=8000, eval_every=400),
     "paper": dict(depth=2, width=512, train_subset=0, max_steps=100000, eval_every=0),
 }
@@ -133,7 +137,8 @@ TRAJECTORY_EVALUATION = {
     "paper": dict(ellipses_per_kind=32, test_point_ellipses=0),
 }
 REGIONS_NETWORK = {
-    "tiny": dict(depth=2, width=16, train_subset=300, max_steps=200, eval_every=50),
+    "tiny": dict(depth=2, width=16, train_subset=200, max_steps=400, eval_every=50,
+                 learning_rate=0.005),
     "small": dict(depth=3, width=128, train_subset=2000, max_steps=6000, eval_every=200),
     "paper": dict(depth=3, width=128, train_subset=0, max_steps=100000, eval_every=0),
 }
