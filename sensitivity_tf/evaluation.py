@@ -305,6 +305,11 @@ def _write_row(table: Optional[RowTable], key: str, summary: dict,
     table.write_row(f"{key}|{settings.settings_id}", row)
 
 
+def is_evaluated(run: run_dir_lib.RunDirectory, settings: EvaluationSettings) -> bool:
+  """Whether ``run`` holds a complete evaluation with ``settings`` of its current model."""
+  return _cached(run, settings) is not None
+
+
 def evaluate_run(run: run_dir_lib.RunDirectory, settings: EvaluationSettings,
                  force: bool = False, data_dir: Optional[str] = None,
                  table: Optional[RowTable] = None, dataset: Optional[Dataset] = None,

@@ -18,7 +18,7 @@ from absl.testing import parameterized
 from conftest import REPO, assert_one_line_error, run_bin
 from sensitivity_tf import cli, train_config, train_run
 from sensitivity_tf.row_table import RowTable
-from sensitivity_tf.survey import design, driver, results, space, study, tuner
+from sensitivity_tf.survey import design, driver, jobs, results, space, study, tuner
 
 SETTINGS_ID = "abc123"
 common = cli.load_config_module(str(REPO / "configs" / "_common.py"))
@@ -124,23 +124,78 @@ class DesignTest(parameterized.TestCase, tf.test.TestCase):
 
 class OracleTest(tf.test.TestCase):
 
-  def test_hands_out_trials_in_order_then_idle_stale_and_stop(self):
+  def setUp(self):
+    super().setUp()
+    self.now = [0.0]
+    self.messages = []
+    self.done = set()
+    self.jobs = [jobs.Job(f"k{i}", dict(kind="trial")) for i in range(3)]
+
+  def oracle(self, state_path=None):
+    o = tuner.JobOracle(tuner.identity("test", 1), lambda j: j.key in self.done,
+                        reassign_after_secs=100, state_path=state_path,
+                        clock=lambda: self.now[0], log=self.messages.append)
+    o.submit(self.jobs)
+    return o
+
+  @staticmethod
+  def key(trial):
+    return jobs.Job.from_json(trial.hyperparameters.values[tuner.JOB]).key
+
+  def test_hands_out_jobs_in_order_by_key_then_idle_then_stop(self):
+    oracle = self.oracle()
+    self.done.add("k1")
+    a, b = oracle.create_trial("w0"), oracle.create_trial("w1")
+    self.assertEqual([self.key(a), self.key(b)], ["k0", "k2"])
+    self.assertEqual(oracle.create_trial("w2").status, "IDLE")
+    self.assertEqual(self.key(oracle.create_trial("w0")), "k0")  # a restarted w0 resumes it
+    self.done.update({"k0", "k2"})
+    self.assertEqual(oracle.create_trial("w2").status, "IDLE")  # more may be submitted
+    oracle.finish()
+    self.assertEqual(oracle.create_trial("w2").status, "STOPPED")
+
+  def test_heartbeat_keeps_a_long_trial_and_silence_reassigns_it(self):
+    oracle = self.oracle()
+    self.done.update({"k1", "k2"})
+    trial = oracle.create_trial("w0")
+    for t in (60.0, 120.0, 180.0, 240.0):  # a long trial, alive: 4 minutes of heartbeats
+      self.now[0] = t
+      oracle.update_trial(trial.trial_id, {})
+      self.assertEqual(oracle.create_trial("w1").status, "IDLE")
+    self.assertEmpty(self.messages)
+    self.now[0] = 240.0 + 99.0
+    self.assertEqual(oracle.create_trial("w1").status, "IDLE")
+    self.now[0] = 240.0 + 101.0  # w0 silent for longer than reassign_after_secs
+    again = oracle.create_trial("w1")
+    self.assertEqual(self.key(again), "k0")
+    self.assertNotEqual(again.trial_id, trial.trial_id)
+    self.assertLen(self.messages, 1)
+    self.assertIn("k0: no heartbeat from w0 for 1.7 min; presumed lost, handing it to w1",
+                  self.messages[0])
+
+  def test_restarted_chief_knows_earlier_trials(self):
     with tempfile.TemporaryDirectory() as d:
-      trials = design.build_trials(tiny_study(num_models=3), SETTINGS_ID)
-      table = RowTable(d, results.SCHEMA)
-      now = [0.0]
-      oracle = tuner.SurveyOracle(trials, table, reassign_after_secs=100, clock=lambda: now[0])
-      oracle._set_project_dir(d, "p")
-      table.write_row(trials[1].key, dict(trial_key=trials[1].key, status="ok"))
-      got = [oracle.populate_space(str(i)) for i in range(3)]
-      self.assertEqual([g["values"]["trial_index"] for g in got[:2]], [0, 2])
-      self.assertEqual(got[2]["status"], "IDLE")  # both handed out, no rows yet
-      now[0] = 150.0  # trial 0's worker is presumed dead
-      again = oracle.populate_space("x")
-      self.assertEqual(again["values"]["trial_index"], 0)
-      for t in trials:
-        table.write_row(t.key, dict(trial_key=t.key, status="ok"))
-      self.assertEqual(oracle.populate_space("y")["status"], "STOPPED")
+      state = pathlib.Path(d, "chief.json")
+      first = self.oracle(state)
+      held = first.create_trial("w0")  # k0, running on w0 when the chief dies
+      second = self.oracle(state)      # the restarted chief
+      other = second.create_trial("w1")
+      self.assertEqual(self.key(other), "k1")  # k0 is not handed out twice
+      second.update_trial(held.trial_id, {})   # w0's heartbeat: an unknown trial id
+      held.status = "COMPLETED"
+      self.done.add("k0")
+      second.end_trial(held)                   # its end: accepted, no KeyError
+      self.assertEqual(self.key(second.create_trial("w0")), "k2")
+      self.assertEmpty(self.messages)
+
+  def test_identity_check(self):
+    mine = tuner.identity("survey a on mnist", dict(x=1))
+    tuner.check_identity(mine, tuner.identity("survey a on mnist", dict(x=1)))
+    with self.assertRaisesRegex(tuner.IdentityError, "this worker runs survey a on mnist with "
+                                "other settings, the chief"):
+      tuner.check_identity(mine, tuner.identity("survey a on mnist", dict(x=2)))
+    with self.assertRaisesRegex(tuner.IdentityError, "the chief at .* runs survey b on cifar10"):
+      tuner.check_identity(mine, tuner.identity("survey b on cifar10", dict(x=1)))
 
 
 class RowTableTest(tf.test.TestCase):

@@ -1,6 +1,8 @@
 """Runs a whole study: single process, or one process of a keras-tuner chief/worker group.
 
-`run_survey` is what ``bin/survey`` calls. The study's trials are a pure function of its
+`run_survey` is what ``bin/survey`` calls. Every trial is a job (`jobs.trial_job`) handed out
+by a `tuner.JobOracle`: locally in a single process, or by the chief to its workers in
+keras-tuner's chief/worker mode (see `tuner` for how faults are handled). The study's trials are a pure function of its
 config; rows already in ``<results_dir>/table`` are never redone, so running the same
 command again after a crash or ``kill -9`` finishes the survey with every row exactly once
 and no finished network retrained (a network killed mid-training resumes from its
@@ -12,7 +14,7 @@ Results directory layout::
                                     another study is refused (the same one grown is not)
     <results_dir>/table/            one Parquet row per network: pandas.read_parquet(...)
     <results_dir>/runs/<key>/       the run directory of each network (bin/train layout)
-    <results_dir>/keras_tuner/      keras-tuner's own files (overwritten at each start; unused)
+    <results_dir>/chief.json        distributed: which worker holds which trial (for a restarted chief)
 """
 
 from __future__ import annotations
@@ -26,19 +28,19 @@ from typing import Any, Callable, Dict, Optional
 import numpy as np
 
 from sensitivity_tf import atomic
-from sensitivity_tf.survey import design as design_lib
+from sensitivity_tf.survey import jobs as jobs_lib
 from sensitivity_tf.survey import results
-from sensitivity_tf.survey import runner as runner_lib
 from sensitivity_tf.survey import study as study_lib
 from sensitivity_tf.survey import tuner as tuner_lib
 
 
 class Progress:
-  """Trials done / total, elapsed time and ETA, from the results table."""
+  """Jobs done / total, elapsed time and ETA; ``is_done(key)`` reads a job's state."""
 
-  def __init__(self, trials, table, enabled=True, stream=None, min_interval=5.0):
-    self.keys = [t.key for t in trials]
-    self.table = table
+  def __init__(self, keys, is_done: Callable[[str], bool], enabled=True, stream=None,
+               min_interval=5.0):
+    self.keys = list(keys)
+    self.is_done = is_done
     self.enabled = enabled
     self.stream = stream or sys.stderr
     self.start = time.time()
@@ -48,7 +50,7 @@ class Progress:
     self._last_count = -1
 
   def count(self) -> int:
-    return sum(self.table.has(k) for k in self.keys)
+    return sum(bool(self.is_done(k)) for k in self.keys)
 
   def line(self, extra: str = "") -> str:
     done = self.count()
@@ -81,59 +83,67 @@ class Progress:
       print(self.line(), file=self.stream, flush=True)
 
 
+def study_identity(study: Dict[str, Any]) -> str:
+  """What chief and workers of one survey must agree on: the study (not where each
+  machine keeps its data)."""
+  described = {k: v for k, v in study_lib.describe(study).items() if k != "data_dir"}
+  label = f"survey {study['name']} on {study['dataset']} (preset {study.get('preset')})"
+  return tuner_lib.identity(label, dict(kind="survey", study=described))
+
+
 def run_survey(study, results_dir, progress: bool = True, retry_failed: bool = True,
                worker_grace_secs: float = 30.0, chief_timeout_secs: float = 300.0,
-               reassign_after_secs: float = 1800.0, log: Callable[[str], None] = print
-               ) -> Dict[str, Any]:
+               reassign_after_secs: float = tuner_lib.REASSIGN_AFTER_SECS,
+               log: Callable[[str], None] = print) -> Dict[str, Any]:
   """Runs (or finishes) ``study`` into ``results_dir``; returns the end-of-survey summary."""
   study = study_lib.validate(study)
   settings = study_lib.evaluation_settings(study)
-  trials = design_lib.build_trials(study, settings.settings_id)
+  jobs = jobs_lib.study_jobs(".", study)
   results_dir = pathlib.Path(results_dir).expanduser()
   table = results.table(results_dir)
-  tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
   role = "chief" if tuner_lib.is_chief() else "worker" if tuner_lib.is_worker() else "single"
+  identity = study_identity(study)
   if role != "worker":
     if (results_dir / "study.json").is_file():  # a results directory holds one study
       recorded = atomic.read_json(results_dir / "study.json")
       study_lib.check_same_study(recorded.get("study", {}), study, results_dir)
     table.check_writable()
     atomic.write_json(results_dir / "study.json",
-                      dict(study=study_lib.describe(study), num_trials=len(trials),
+                      dict(study=study_lib.describe(study), num_trials=len(jobs),
                            settings_id=settings.settings_id))
     if retry_failed:
-      for t in trials:
-        if table.has(t.key) and table.read_row(t.key).get("status") == "failed":
-          table.delete_row(t.key)
-  tuner_lib.set_chief_timeout(chief_timeout_secs)
-  meter = Progress(trials, table, enabled=progress)
+      for key in jobs:
+        if table.has(key) and table.read_row(key).get("status") == "failed":
+          table.delete_row(key)
+  meter = Progress(jobs, table.has, enabled=progress)
   start = time.time()
-  runner = runner_lib.TrialRunner(study, settings, results_dir, worker=tuner_id)
-  if role == "single" and trials:
-    runner.check_data(trials[0])  # bad data: one error now, not a failed row per trial
+  runner = jobs_lib.JobRunner(results_dir, tuner_lib.tuner_id(), data_dir=study.get("data_dir", ""),
+                              on_trial_done=meter.trial_done)
+  if role == "single" and jobs:
+    runner.check_data(next(iter(jobs.values())))  # bad data: one error now, not a row per trial
   if role == "chief":
     check_port_free()
-  oracle = tuner_lib.SurveyOracle(trials, table, reassign_after_secs=reassign_after_secs)
-  tuner = tuner_lib.SurveyTuner(
-      oracle, runner, on_trial_done=meter.trial_done,
-      serve_options=dict(worker_grace_secs=worker_grace_secs, on_progress=meter.tick),
-      directory=str(results_dir / "keras_tuner"), project_name=f"{study['name']}_{tuner_id}",
-      overwrite=True)
-  tuner.oracle.verbose = 0  # keras-tuner's own per-trial tables; our progress replaces them
   if progress and role != "worker":
     log(f"{study['name']} ({study['design']}, {study['dataset']}, preset {study.get('preset')}): "
-        f"{len(trials)} networks, {meter.done_at_start} already in {table.path}")
-  tuner.search()
-  return summarize(trials, table, time.time() - start, role)
+        f"{len(jobs)} networks, {meter.done_at_start} already in {table.path}")
+  if role == "worker":
+    tuner_lib.work(runner, identity, chief_timeout_secs=chief_timeout_secs)
+  elif role == "chief":
+    with tuner_lib.Chief(identity, results_dir, reassign_after_secs, worker_grace_secs,
+                         log=log) as chief:
+      chief.run(list(jobs.values()), on_tick=meter.tick)
+  else:
+    tuner_lib.run_locally(list(jobs.values()), runner, identity)
+  return summarize(list(jobs), table, time.time() - start, role)
 
 
-def summarize(trials, table, elapsed: float, role: str = "single") -> Dict[str, Any]:
+def summarize(keys, table, elapsed: float, role: str = "single") -> Dict[str, Any]:
   frame = table.read()
-  keys = {t.key for t in trials}
+  keys = set(keys)
   frame = frame[frame.trial_key.isin(keys)]
   counts = frame.status.value_counts().to_dict()
   failed = frame[frame.status == "failed"].sort_values("trial_index")
-  out = dict(role=role, num_trials=len(trials), num_rows=len(frame), status_counts=counts,
+  out = dict(role=role, num_trials=len(keys), num_rows=len(frame), status_counts=counts,
              missing=len(keys) - len(frame), table=str(table.path), elapsed_secs=elapsed,
              first_failure=failed.message.iloc[0] if len(failed) else None)
   finished = frame[frame.total_wall_secs.notna()]

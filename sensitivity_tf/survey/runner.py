@@ -75,12 +75,13 @@ class TrialRunner:
   """Runs trials of one study into ``results_dir``."""
 
   def __init__(self, study: Dict[str, Any], settings: evaluation.EvaluationSettings,
-               results_dir, worker: Optional[str] = None):
+               results_dir, worker: Optional[str] = None,
+               datasets: Optional[DatasetCache] = None):
     self.study = study
     self.settings = settings
     self.results_dir = pathlib.Path(results_dir)
     self.table = results.table(results_dir)
-    self.datasets = DatasetCache()
+    self.datasets = datasets or DatasetCache()
     self.worker = worker or socket.gethostname()
     self.trials_run = 0
 
