@@ -20,6 +20,12 @@ Writes, under --results_dir (default results/reproduce/<preset>): figures/<exper
 and .pdf, claims.md and claims.json (every claim's statistic, n, verdict and rule), and the
 surveys and networks behind them. --docs_dir also copies the PNGs and claims.md there.
 
+Distributed (keras-tuner's chief/worker mode, as bin/survey): the same command once with
+KERASTUNER_TUNER_ID=chief and once per worker (worker0, worker1, ...), all with
+KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT pointing at the chief and the same --results_dir
+on shared storage. The chief hands every survey trial and single network to the workers and
+analyses and draws once they are done (see README).
+
 Bad flags stop with a one-line error and exit status 2.
 """
 
@@ -36,9 +42,9 @@ from ml_collections import config_flags
 from sensitivity_tf import config_files
 from sensitivity_tf.reproduce import driver
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
-from sensitivity_tf.reproduce.workspace import Workspace
 
-flags.DEFINE_string("experiment", None, "One of: " + ", ".join(EXPERIMENTS) + ", or all.")
+flags.DEFINE_string("experiment", None, "One of: " + ", ".join(EXPERIMENTS) + ", or all "
+                    "(several: comma-separated).")
 config_flags.DEFINE_config_file("config", None, "One experiment's config "
                                 "(configs/reproduce_*.py), instead of --experiment.",
                                 lock_config=False)
@@ -48,6 +54,11 @@ flags.DEFINE_string("data_dir", None, "Local data (directory or file; see sensit
 flags.DEFINE_string("results_dir", None, "Workspace (default results/reproduce/<preset>).")
 flags.DEFINE_string("docs_dir", None, "Also copy the PNG figures and claims.md here.")
 flags.DEFINE_bool("progress", True, "Show survey progress.")
+flags.DEFINE_float("worker_grace_secs", 30.0, "Chief: how long to wait for workers to be told "
+                   "to stop once every job is done.")
+flags.DEFINE_float("chief_timeout_secs", 300.0, "Worker: how long to wait for a (lost) chief.")
+flags.DEFINE_float("reassign_after_secs", 180.0, "Chief: hand a job out again once its "
+                   "worker sent no heartbeat for this long (presumed lost).")
 FLAGS = flags.FLAGS
 
 
@@ -62,7 +73,7 @@ def main(argv: list) -> None:
   elif FLAGS.experiment is None:
     cli.fail(f"--experiment is required; allowed: {', '.join(EXPERIMENTS)}, all")
   else:
-    names = list(EXPERIMENTS) if FLAGS.experiment == "all" else [FLAGS.experiment]
+    names = list(EXPERIMENTS) if FLAGS.experiment == "all" else FLAGS.experiment.split(",")
     for name in names:
       if name not in EXPERIMENTS:
         cli.fail(f"experiment={name!r} is invalid; allowed: {', '.join(EXPERIMENTS)}, all")
@@ -81,14 +92,22 @@ def main(argv: list) -> None:
     driver.validate_config(cfg)
     configs[name] = cfg
   preset = configs[names[0]].preset
-  ws = Workspace(FLAGS.results_dir or os.path.join("results", "reproduce", preset), preset,
-                 data_dir=FLAGS.data_dir, progress=FLAGS.progress,
-                 log=lambda m: print(m, file=sys.stderr))
-  for name in names:
-    out = driver.run_experiment(name, configs[name], ws)
+  root = FLAGS.results_dir or os.path.join("results", "reproduce", preset)
+
+  def report(out):
     for r in out["results"]:
-      print(f"{name}: {r.claim} {r.dataset}: {r.verdict} ({r.statistic})")
-    print(f"{name}: done in {out['wall_secs'] / 60:.1f} min")
+      print(f"{out['experiment']}: {r.claim} {r.dataset}: {r.verdict} ({r.statistic})")
+    print(f"{out['experiment']}: done in {out['wall_secs'] / 60:.1f} min")
+
+  done = driver.reproduce(
+      configs, root, data_dir=FLAGS.data_dir, progress=FLAGS.progress,
+      log=lambda m: print(m, file=sys.stderr), on_experiment=report,
+      chief_timeout_secs=FLAGS.chief_timeout_secs, worker_grace_secs=FLAGS.worker_grace_secs,
+      reassign_after_secs=FLAGS.reassign_after_secs)
+  if done["role"] == "worker":
+    print(f"worker: ran {done['jobs_run']} jobs; the chief analyses and draws")
+    return
+  ws = done["workspace"]
   if FLAGS.docs_dir:
     os.makedirs(FLAGS.docs_dir, exist_ok=True)
     for png in sorted((ws.root / "figures").glob("*.png")):

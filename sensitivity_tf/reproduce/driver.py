@@ -1,4 +1,14 @@
-"""Runs registered experiments and writes the claims report.
+"""Runs registered experiments and writes the claims report, in one process or across
+keras-tuner workers.
+
+`reproduce` runs the chosen experiments in this process's role: a single process trains,
+evaluates and analyses everything itself; a chief (``KERASTUNER_TUNER_ID=chief``) runs the
+experiments with one `tuner.Chief` for the whole reproduction, handing every trial and
+single network to the workers and analysing and drawing from the tables they write; a
+worker (``worker0``, ...) runs the jobs its chief hands out, refusing a chief whose
+experiments or settings differ from its own (`identity`), and exits when told to stop.
+Since every job is cached on disk, a later single-process run of the same command finds
+everything done and only re-analyses and redraws.
 
 Each experiment's claim rows go to ``claims/<experiment>.json`` in the workspace (and its
 extra entries, such as the Kendall τ / Ψ tables, to ``claims/<experiment>_extra.json``);
@@ -9,15 +19,18 @@ and, per dataset, the kind of data source and its fingerprint; no local path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
-from typing import Dict, List
+from typing import Callable, Dict, List, Optional
 
 from sensitivity_tf import atomic
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
+from sensitivity_tf.survey import jobs as jobs_lib
+from sensitivity_tf.survey import tuner as tuner_lib
 
 
 def validate_config(cfg) -> None:
@@ -66,6 +79,39 @@ def run_experiment(name: str, cfg, ws: Workspace) -> Dict:
   atomic.write_json(ws.path("claims", f"{name}_extra.json"), extras)
   write_report(ws)
   return dict(experiment=name, results=results, wall_secs=time.time() - start)
+
+
+def identity(configs: Dict[str, object]) -> str:
+  """What chief and workers of one reproduction must agree on: the experiments and every
+  field of their configs (not where each machine keeps its data)."""
+  first = next(iter(configs.values()))
+  datasets = sorted({d for c in configs.values() for d in c.datasets})
+  label = (f"reproduce {', '.join(configs)} at preset {first.preset} on "
+           f"{', '.join(datasets)}")
+  return tuner_lib.identity(label, dict(kind="reproduce", experiments={
+      name: cfg.to_dict() for name, cfg in configs.items()}))
+
+
+def reproduce(configs: Dict[str, object], root, data_dir: Optional[str] = None,
+              progress: bool = True, log: Callable[[str], None] = print,
+              on_experiment: Callable[[Dict], None] = lambda out: None,
+              chief_timeout_secs: float = 300.0, worker_grace_secs: float = 30.0,
+              reassign_after_secs: float = tuner_lib.REASSIGN_AFTER_SECS) -> Dict:
+  """Runs the experiments ``configs`` (name -> config, in order) into the workspace
+  ``root`` in this process's role; ``on_experiment`` gets each experiment's outcome as it
+  finishes. Returns dict(role, workspace (None on a worker), jobs_run (on a worker))."""
+  preset = next(iter(configs.values())).preset
+  if tuner_lib.is_worker():
+    runner = jobs_lib.JobRunner(root, tuner_lib.tuner_id(), data_dir=data_dir or "")
+    ran = tuner_lib.work(runner, identity(configs), chief_timeout_secs=chief_timeout_secs)
+    return dict(role="worker", workspace=None, jobs_run=ran)
+  chief = (tuner_lib.Chief(identity(configs), root, reassign_after_secs, worker_grace_secs,
+                           log=log) if tuner_lib.is_chief() else contextlib.nullcontext())
+  with chief as c:
+    ws = Workspace(root, preset, data_dir=data_dir, progress=progress, log=log, chief=c)
+    for name, cfg in configs.items():
+      on_experiment(run_experiment(name, cfg, ws))
+  return dict(role="chief" if c is not None else "single", workspace=ws, jobs_run=None)
 
 
 def _format_extra(entry: dict) -> List[str]:

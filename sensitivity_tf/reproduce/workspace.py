@@ -14,6 +14,12 @@ Layout under the workspace root (default ``results/reproduce/<preset>``)::
 Everything here is resumable and cached: a survey never redoes a row, a finished network is
 never retrained, a finished evaluation is reused, so running an experiment again only
 re-analyses the saved tables and redraws.
+
+Distributed (keras-tuner's chief/worker mode): a workspace given a `tuner.Chief` hands
+every trial and single network to the workers as a job (`survey.jobs`) and waits until it
+is done, instead of running it; the analysis then reads the same tables as a single-process
+run. Studies and networks are named by keys, so a growing study adds jobs, never shifts
+them.
 """
 
 from __future__ import annotations
@@ -25,19 +31,20 @@ import pandas as pd
 
 from sensitivity_tf import evaluation
 from sensitivity_tf import run_dir as run_dir_lib
-from sensitivity_tf import train_config
-from sensitivity_tf import train_run
 from sensitivity_tf.survey import design as design_lib
 from sensitivity_tf.survey import driver
+from sensitivity_tf.survey import jobs as jobs_lib
 from sensitivity_tf.survey import results as results_lib
 from sensitivity_tf.survey import study as study_lib
+from sensitivity_tf.survey import tuner as tuner_lib
 
 
 class Workspace:
 
   def __init__(self, root, preset: str, data_dir: Optional[str] = None, progress: bool = True,
-               log: Callable[[str], None] = print):
+               log: Callable[[str], None] = print, chief: Optional[tuner_lib.Chief] = None):
     self.root = pathlib.Path(root)
+    self.chief = chief
     self.preset = preset
     self.data_dir = data_dir or ""
     self.progress = progress
@@ -60,10 +67,24 @@ class Workspace:
     s["data_dir"] = s.get("data_dir") or self.data_dir
     s = study_lib.validate(s)
     results_dir = self.study_dir(s)
-    summary = driver.run_survey(s, results_dir, progress=self.progress,
-                                log=lambda m: self.log(m))
-    if summary["missing"]:
-      raise RuntimeError(f"study {s['name']} on {s['dataset']}: {summary['missing']} trials "
+    folder = results_dir.relative_to(self.root).as_posix()
+    if self.chief is None:
+      summary = driver.run_survey(s, results_dir, progress=self.progress,
+                                  log=lambda m: self.log(m))
+      missing = summary["missing"]
+    else:
+      jobs = jobs_lib.study_jobs(folder, s)
+      driver.record_study(results_dir, s, len(jobs))
+      table = results_lib.table(results_dir)
+      keys = [j.spec["trial"]["key"] for j in jobs.values()]
+      meter = driver.Progress(keys, table.has, enabled=self.progress)
+      if self.progress:
+        self.log(f"{s['name']} on {s['dataset']}: {len(keys)} networks, "
+                 f"{meter.done_at_start} already done; handing the rest to the workers")
+      self.chief.run(list(jobs.values()), on_tick=meter.tick)
+      missing = len(keys) - meter.count()
+    if missing:
+      raise RuntimeError(f"study {s['name']} on {s['dataset']}: {missing} trials "
                          "without a row")
     return self.study_rows(s)
 
@@ -100,13 +121,10 @@ class Workspace:
   def network(self, name: str, overrides: dict,
               settings: Optional[evaluation.EvaluationSettings] = None
               ) -> run_dir_lib.RunDirectory:
-    """Trains (or reuses) one network, evaluates it when ``settings`` are given."""
-    cfg = train_config.default_config()
-    cfg.update(dict(progress=False, data_dir=self.data_dir), **overrides)
-    train_config.validate(cfg)
-    path = self.path(cfg.dataset, "networks", f"{name}-{design_lib.training_key(cfg)}")
-    train_run.train(cfg, path, log=lambda m: None)
-    run = run_dir_lib.RunDirectory(path)
-    if settings is not None:
-      evaluation.evaluate_run(run, settings)
-    return run
+    """Trains (or reuses) one network, evaluates it when ``settings`` are given (on a
+    worker, when this workspace has a chief; then it only reads the result)."""
+    cfg = jobs_lib.network_config(overrides, self.data_dir)
+    folder = f"{cfg.dataset}/networks/{name}-{design_lib.training_key(cfg)}"
+    if self.chief is not None:
+      self.chief.run([jobs_lib.network_job(folder, overrides, settings)])
+    return jobs_lib.train_network(self.path(folder), cfg, settings)

@@ -91,26 +91,32 @@ def study_identity(study: Dict[str, Any]) -> str:
   return tuner_lib.identity(label, dict(kind="survey", study=described))
 
 
+def record_study(results_dir, study: Dict[str, Any], num_trials: int) -> None:
+  """Writes ``<results_dir>/study.json`` (the study as run), after checking that the
+  directory holds no other study (ConfigError, one line) and its table is writable."""
+  results_dir = pathlib.Path(results_dir)
+  if (results_dir / "study.json").is_file():  # a results directory holds one study
+    recorded = atomic.read_json(results_dir / "study.json")
+    study_lib.check_same_study(recorded.get("study", {}), study, results_dir)
+  results.table(results_dir).check_writable()
+  atomic.write_json(results_dir / "study.json",
+                    dict(study=study_lib.describe(study), num_trials=num_trials,
+                         settings_id=study_lib.evaluation_settings(study).settings_id))
+
+
 def run_survey(study, results_dir, progress: bool = True, retry_failed: bool = True,
                worker_grace_secs: float = 30.0, chief_timeout_secs: float = 300.0,
                reassign_after_secs: float = tuner_lib.REASSIGN_AFTER_SECS,
                log: Callable[[str], None] = print) -> Dict[str, Any]:
   """Runs (or finishes) ``study`` into ``results_dir``; returns the end-of-survey summary."""
   study = study_lib.validate(study)
-  settings = study_lib.evaluation_settings(study)
   jobs = jobs_lib.study_jobs(".", study)
   results_dir = pathlib.Path(results_dir).expanduser()
   table = results.table(results_dir)
   role = "chief" if tuner_lib.is_chief() else "worker" if tuner_lib.is_worker() else "single"
   identity = study_identity(study)
   if role != "worker":
-    if (results_dir / "study.json").is_file():  # a results directory holds one study
-      recorded = atomic.read_json(results_dir / "study.json")
-      study_lib.check_same_study(recorded.get("study", {}), study, results_dir)
-    table.check_writable()
-    atomic.write_json(results_dir / "study.json",
-                      dict(study=study_lib.describe(study), num_trials=len(jobs),
-                           settings_id=settings.settings_id))
+    record_study(results_dir, study, len(jobs))
     if retry_failed:
       for key in jobs:
         if table.has(key) and table.read_row(key).get("status") == "failed":
