@@ -28,6 +28,8 @@ def _import_tensorflow_quietly() -> None:
   Set SENSITIVITY_TF_VERBOSE_TF=1 to see the notices.
   """
   if os.environ.get("SENSITIVITY_TF_VERBOSE_TF"):
+    from sensitivity_tf import environment
+    environment.configure_devices()
     return
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   sys.stderr.flush()
@@ -36,7 +38,8 @@ def _import_tensorflow_quietly() -> None:
   os.dup2(null, 2)
   try:
     import tensorflow as tf
-    tf.config.list_physical_devices()
+    from sensitivity_tf import environment
+    environment.configure_devices()  # before the first op, which fixes GPU memory
     (tf.constant(1.0) + 1.0).numpy()
   finally:
     os.dup2(saved, 2)

@@ -1,4 +1,5 @@
-"""What a result was computed with: the code's version, library versions and the machine.
+"""What a result was computed with: the code's version, library versions, the machine and
+the device; and the device set-up every command does before TensorFlow runs its first op.
 
 Every run directory (``config.json``), evaluation summary and claims report records
 `describe()` or `code_version()`.
@@ -88,11 +89,31 @@ def data_provenance(name: str, data_dir: str = "") -> dict:
   return dict(source=source_kind(source), fingerprint=validation.fingerprint(train, test))
 
 
+def configure_devices() -> None:
+  """Lets TensorFlow take GPU memory as it needs it instead of reserving all of it at once,
+  so several processes (survey workers, an evaluation beside a training) can share a GPU.
+  TensorFlow accepts this only before its first op; `cli` calls it at import. Nothing else
+  chooses a device: ops go where TensorFlow places them (the first GPU if any, else the CPU)."""
+  import tensorflow as tf
+  for gpu in tf.config.list_physical_devices("GPU"):
+    try:
+      tf.config.experimental.set_memory_growth(gpu, True)
+    except RuntimeError:  # the device is initialized already: too late, and harmless
+      pass
+
+
+def device() -> str:
+  """The device TensorFlow places ops on by default: the first GPU if any, else the CPU."""
+  import tensorflow as tf
+  gpus = tf.config.list_logical_devices("GPU")
+  return gpus[0].name if gpus else tf.config.list_logical_devices("CPU")[0].name
+
+
 def machine() -> dict:
   import tensorflow as tf
   return dict(hostname=socket.gethostname(), platform=platform.platform(),
               processor=platform.machine(), cpu_count=os.cpu_count(),
-              gpus=[d.name for d in tf.config.list_physical_devices("GPU")])
+              gpus=[d.name for d in tf.config.list_physical_devices("GPU")], device=device())
 
 
 def describe() -> dict:

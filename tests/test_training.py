@@ -151,6 +151,9 @@ class RunDirectoryTest(tf.test.TestCase):
       self.assertEqual(config["derived"]["effective_batch_size"], 16)
       self.assertIn("tensorflow", config["versions"])
       self.assertIn("cpu_count", config["machine"])
+      gpus = tf.config.list_logical_devices("GPU")  # the device the run was placed on
+      self.assertEqual(config["machine"]["device"],
+                       gpus[0].name if gpus else "/device:CPU:0")
       model = run.load_model()
       self.assertEqual(metrics["num_weights"], models.count_weights(16, 3, 1, 32))
       self.assertAllClose(metrics["generalization_gap"],
