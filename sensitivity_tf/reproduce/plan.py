@@ -1,0 +1,112 @@
+"""``bin/reproduce --dry_run``: what the chosen experiments need, found by running their own
+code against a workspace that trains nothing.
+
+`PlanningWorkspace` answers an experiment's requests from what is on disk, and writes
+nothing:
+
+* a study gives the rows already in its table; a growing study that does not find enough
+  there is planned at its cap, the most it may grow to (and says where it starts);
+* a single network is recorded, and ends that experiment's planning on that dataset
+  (nothing downstream of an untrained network can be computed);
+* drawing a figure ends it too (the analysis before it is cheap, the drawing is not needed).
+
+Each experiment is planned one dataset at a time, so one dataset's network never hides
+another's. Knowing nothing of which studies exist, it follows whatever the experiments ask.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Dict, List, Optional
+
+from sensitivity_tf import evaluation
+from sensitivity_tf.reproduce.experiments import EXPERIMENTS
+from sensitivity_tf.reproduce.workspace import Workspace
+from sensitivity_tf.survey import cost
+from sensitivity_tf.survey import jobs as jobs_lib
+from sensitivity_tf.survey import results as results_lib
+
+
+class _Stop(Exception):
+  """Planning cannot (or need not) go further in this experiment on this dataset."""
+
+
+class PlanningWorkspace(Workspace):
+  """A `Workspace` that records needs instead of training (see the module docstring)."""
+
+  def __init__(self, root, preset: str, data_dir: Optional[str] = None):
+    super().__init__(root, preset, data_dir=data_dir, progress=False, log=lambda m: None)
+    self.needs: Dict[str, cost.Need] = {}
+    self.memo: Dict[str, tuple] = {}
+    self.notes: List[str] = []
+
+  def path(self, *parts):
+    return self.root.joinpath(*parts)  # creates nothing
+
+  def figure(self, experiment: str, dataset: Optional[str] = None):
+    raise _Stop()
+
+  def study(self, study):
+    s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
+    s["data_dir"] = s.get("data_dir") or self.data_dir
+    folder = f"{s['dataset']}/studies/{s['name']}"
+    memo = json.dumps(s, sort_keys=True, default=str)
+    if memo not in self.memo:  # experiments share studies; building trials takes seconds
+      need = cost.study_need(s, self.root / folder)
+      frame = results_lib.table(self.root / folder).read()
+      self.memo[memo] = (need, frame[frame.trial_key.isin(need.keys)].reset_index(drop=True))
+    need, rows = self.memo[memo]
+    if folder not in self.needs or need.total > self.needs[folder].total:
+      self.needs[folder] = need
+    return rows
+
+  def grow_study(self, study, enough, max_models: int, step: int):
+    """The rows there are; when they are not enough, the study at its cap (the most it
+    may grow to), starting from its first size."""
+    s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
+    rows = self.study(s)
+    if enough(rows) or s["num_models"] >= max_models:
+      return rows
+    first = s["num_models"]
+    rows = self.study(dict(s, num_models=max_models))
+    self.needs[f"{s['dataset']}/studies/{s['name']}"].first = first
+    return rows
+
+  def network(self, name: str, overrides: dict,
+              settings: Optional[evaluation.EvaluationSettings] = None):
+    cfg = jobs_lib.network_config(overrides, self.data_dir)
+    folder = f"{cfg.dataset}/networks/{name}"
+    self.needs[folder] = cost.network_need(f"network {name} on {cfg.dataset}", cfg.to_dict(),
+                                           self.root / folder, settings)
+    raise _Stop()
+
+
+def plan(configs: Dict[str, object], root, data_dir: Optional[str] = None
+         ) -> PlanningWorkspace:
+  """Plans the experiments ``configs`` (name -> config) in the workspace ``root``."""
+  preset = next(iter(configs.values())).preset
+  ws = PlanningWorkspace(root, preset, data_dir)
+  for name, cfg in configs.items():
+    for dataset in cfg.datasets:
+      one = copy.deepcopy(cfg)
+      one.datasets = [dataset]
+      try:
+        EXPERIMENTS[name].run(one, ws)
+      except _Stop:
+        pass
+      except Exception as e:  # noqa: BLE001 (an analysis of partial rows may fail)
+        ws.notes.append(f"{name} on {dataset}: planning stopped at {type(e).__name__} in "
+                        "its analysis of the rows so far; it may need more than listed")
+  return ws
+
+
+def summary(configs: Dict[str, object], root, data_dir: Optional[str] = None,
+            search=()) -> str:
+  """The dry-run text for a reproduction: needs, totals, estimate (see `survey.cost`)."""
+  ws = plan(configs, root, data_dir)
+  needs = list(ws.needs.values())
+  recorded = cost.Recorded.find([root, *search])
+  header = (f"dry run: {', '.join(configs)} at preset {ws.preset} in {ws.root} "
+            f"({len(needs)} studies and single networks)")
+  return "\n".join([header, cost.summary(needs, recorded), *ws.notes])
