@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from conftest import REPO, run_bin
 
-TIMING = {"train_wall_secs", "eval_wall_secs", "total_wall_secs", "worker", "finished_at"}
+WHERE_AND_WHEN = {"worker", "finished_at"}  # besides every "*wall*" time
 # Two of the smallest experiments: a growing survey (capacity) and a single network (regions).
 REPRODUCE = ["--experiment=capacity,regions", "--preset=tiny"]
 
@@ -79,7 +79,7 @@ class Processes(tf.test.TestCase):
 
 
 def comparable(frame):
-  return (frame.drop(columns=[c for c in frame.columns if c in TIMING])
+  return (frame.drop(columns=[c for c in frame.columns if c in WHERE_AND_WHEN or "wall" in c])
           .sort_values("trial_key").reset_index(drop=True))
 
 
@@ -89,6 +89,13 @@ class DistributedReproduceTest(Processes):
     root = self.dir / "distributed"
     args = [*REPRODUCE, f"--results_dir={root}", "--worker_grace_secs=20",
             "--chief_timeout_secs=300"]
+    # --dry_run first: what will be trained, nothing written.
+    proc = run_bin("reproduce", *REPRODUCE, f"--results_dir={root}", "--dry_run", timeout=300)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("study survey on fashion_mnist: 8 networks (at most; it starts with 4", proc.stdout)
+    self.assertIn("network regions on fashion_mnist: 1 network, 0 done, 1 to train\n", proc.stdout)
+    self.assertIn("total: 9 networks, 9 still to train, 8 evaluations", proc.stdout)
+    self.assertFalse(root.exists())
     chief = self.start("reproduce", "chief", *args)
     workers = [self.start("reproduce", f"worker{i}", *args, "--noprogress") for i in range(2)]
     runs = root / "fashion_mnist" / "studies" / "survey" / "runs"
@@ -132,11 +139,22 @@ class DistributedReproduceTest(Processes):
     pd.testing.assert_frame_equal(comparable(frame), comparable(other))
     metrics = [json.loads((r / "fashion_mnist" / "networks" / "regions" / "metrics.json")
                           .read_text()) for r in (root, single)]
-    for m in metrics:
-      m.pop("wall_time_secs")
-    self.assertEqual(metrics[0], metrics[1])
+    self.assertEqual(*[{k: v for k, v in m.items() if "wall" not in k} for m in metrics])
     self.assertEqual(json.loads((root / "claims" / "capacity.json").read_text()),
                      json.loads((single / "claims" / "capacity.json").read_text()))
+
+    # The dry run now counts what the workers did, and estimates from their wall times.
+    proc = run_bin("reproduce", *REPRODUCE, f"--results_dir={root}", "--dry_run", timeout=300)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn(f"study survey on fashion_mnist: {len(frame)} networks", proc.stdout)
+    self.assertIn(f"{len(frame)} done, 0 to train", proc.stdout)
+    self.assertIn("estimate: nothing to train", proc.stdout)
+    proc = run_bin("reproduce", "--experiment=factors", "--preset=tiny", f"--results_dir={root}",
+                   "--dry_run", timeout=300)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("study pairs_random_labels on fashion_mnist: 4 networks, 0 done", proc.stdout)
+    self.assertRegex(proc.stdout, r"estimate, one process .*: training at most \d+ (s|min)")
+    self.assertIn(f"basis: {len(frame) + 1} networks recorded on this machine", proc.stdout)
 
     # A later one-process run of the distributed workspace only redraws.
     rows = {p.name: p.stat().st_mtime_ns for p in table.glob("*.parquet")}
@@ -150,3 +168,64 @@ class DistributedReproduceTest(Processes):
 
 if __name__ == "__main__":
   tf.test.main()
+
+
+def survey_args(results_dir, *extra, config="survey_default"):
+  return [f"--config=configs/{config}.py", "--preset=tiny", f"--results_dir={results_dir}",
+          "--noprogress", *extra]
+
+
+class DistributedSurveyTest(Processes):
+
+  def test_restarted_chief_resumes_and_workers_reconnect(self):
+    d = self.dir / "survey"
+    args = survey_args(d, "--config.num_models=6", "--worker_grace_secs=20",
+                       "--chief_timeout_secs=240")
+    chief = self.start("survey", "chief", *args)
+    workers = [self.start("survey", f"worker{i}", *args) for i in range(2)]
+    table = d / "table"
+    wait_for(lambda: table.is_dir() and len(list(table.glob("*.parquet"))) >= 2, 600,
+             "two rows")
+    os.kill(chief.pid, signal.SIGKILL)  # workers are inside their next networks
+    chief.wait(timeout=30)
+    time.sleep(2)
+    chief = self.start("survey", "chief", *args)
+    for w in workers:
+      code, out = self.finish(w, 600)
+      self.assertEqual(code, 0, out[-3000:])
+    code, out = self.finish(chief, 120)
+    self.assertEqual(code, 0, out[-3000:])
+    self.assertIn("chief: 6/6 networks in the table", out)
+    self.assertNotIn("KeyError", out)
+    frame = pd.read_parquet(table)
+    self.assertLen(frame, 6)
+    self.assertEqual(frame.trial_key.nunique(), 6)
+    attempts = [len(p.read_text().splitlines()) for p in (d / "runs").glob("*/attempts.log")]
+    self.assertEqual(attempts, [1] * 6)  # the restarted chief handed nothing out twice
+
+  def test_foreign_workers_are_refused_with_one_line(self):
+    d = self.dir / "survey"
+    args = survey_args(d, "--config.num_models=2", "--worker_grace_secs=10",
+                       "--chief_timeout_secs=120")
+    chief = self.start("survey", "chief", *args)
+    foreign = [self.start("survey", "worker7", *survey_args(d, "--chief_timeout_secs=120",
+                                                            config="survey_grid")),
+               self.start("survey", "worker8", *args, "--dataset=mnist"),
+               self.start("survey", "worker9", *args, "--config.seed=5")]
+    for p, message in zip(foreign, (r"runs survey grid on fashion_mnist \(preset tiny\), the "
+                                    r"chief at 127\.0\.0\.1:\d+ runs survey \w+ on fashion_mnist",
+                                    r"runs survey \w+ on mnist \(preset tiny\), the chief",
+                                    r"runs survey \w+ on fashion_mnist \(preset tiny\) with "
+                                    r"other settings, the chief")):
+      code, out = self.finish(p, 120)
+      self.assertEqual(code, 2, out[-3000:])
+      lines = out.strip().splitlines()
+      self.assertLen(lines, 1, out)
+      self.assertRegex(lines[0], "^error: refused: this worker " + message)
+    self.assertFalse((d / "table").is_dir() and any((d / "table").iterdir()))  # no rows
+    worker = self.start("survey", "worker0", *args)
+    code, out = self.finish(worker, 600)
+    self.assertEqual(code, 0, out[-3000:])
+    code, out = self.finish(chief, 120)
+    self.assertEqual(code, 0, out[-3000:])
+    self.assertEqual(set(pd.read_parquet(d / "table").worker), {"worker0"})

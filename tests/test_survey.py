@@ -18,7 +18,7 @@ from absl.testing import parameterized
 from conftest import REPO, assert_one_line_error, run_bin
 from sensitivity_tf import cli, train_config, train_run
 from sensitivity_tf.row_table import RowTable
-from sensitivity_tf.survey import design, driver, jobs, results, space, study, tuner
+from sensitivity_tf.survey import cost, design, driver, jobs, results, space, study, tuner
 
 SETTINGS_ID = "abc123"
 common = cli.load_config_module(str(REPO / "configs" / "_common.py"))
@@ -196,6 +196,46 @@ class OracleTest(tf.test.TestCase):
       tuner.check_identity(mine, tuner.identity("survey a on mnist", dict(x=2)))
     with self.assertRaisesRegex(tuner.IdentityError, "the chief at .* runs survey b on cifar10"):
       tuner.check_identity(mine, tuner.identity("survey b on cifar10", dict(x=1)))
+
+
+class CostTest(tf.test.TestCase):
+  """The dry-run estimate against recorded rows made with a known cost per step."""
+
+  A, B = 0.002, 3e-9  # seconds per step = A + B x batch x weights
+
+  def test_estimate_from_recorded_rows(self):
+    s = tiny_study(num_models=3)
+    trials = design.build_trials(s, study.evaluation_settings(s).settings_id)
+    with tempfile.TemporaryDirectory() as d:
+      table = results.table(d)
+      for i, (width, batch, steps) in enumerate(((16, 32, 40), (64, 0, 30), (256, 128, 60))):
+        cfg = dict(trials[0].config, width=width, batch_size=batch, max_steps=60)
+        wall = steps * (self.A + self.B * cost.batch_weights(cfg))
+        table.write_row(f"r{i}", dict(trial_key=f"r{i}", status="ok", steps=steps,
+                                      train_wall_secs=wall, eval_wall_secs=2.0 * (i + 1),
+                                      settings_id="S", **{k: cfg[k] for k in (
+                                          "dataset", "depth", "width", "batch_size",
+                                          "train_subset", "max_steps")}))
+      recorded = cost.Recorded.find([d])
+      self.assertLen(recorded.step_secs, 3)
+      a, b = recorded.step_model()
+      self.assertAllClose([a, b], [self.A, self.B], rtol=1e-6)
+      need = cost.Need("study t", [t.config for t in trials], [True, False, False], True, "S")
+      e = cost.estimate([need], recorded)
+      expected = sum(t.config["max_steps"] * (self.A + self.B * cost.batch_weights(t.config))
+                     for t in trials[1:])
+      self.assertAllClose(e["at_most"], expected, rtol=1e-6)
+      self.assertAllClose(e["likely"], expected * 40 / 60, rtol=1e-6)  # median share 40/60
+      self.assertEqual((e["evaluate"], e["missing_eval"]), (4.0 * 2, 0))  # median 4 s each
+      other = cost.Need("study u", [trials[0].config], [False], True, "never-recorded")
+      self.assertEqual(cost.estimate([other], recorded)["missing_eval"], 1)
+      text = cost.summary([need, other], recorded)
+      self.assertIn("study t: 3 networks, 1 done, 2 to train and evaluate", text)
+      self.assertIn("total: 4 networks, 3 still to train, 3 evaluations", text)
+      self.assertIn("plus 1 evaluations with settings never recorded here", text)
+    self.assertIn("estimate: none", cost.summary([need], cost.Recorded()))
+    done = cost.Need("study t", [trials[0].config], [True], True, "S")
+    self.assertIn("nothing to train", cost.summary([done], cost.Recorded()))
 
 
 class RowTableTest(tf.test.TestCase):

@@ -16,6 +16,10 @@ configs/reproduce_X.py (get_config(preset)); --config names one such file (or it
 e.g. reproduce_regions) instead and takes --config.<field>=... overrides (a changed field
 is a different set of networks). DATA_DIR: a local copy of the data (see the README).
 
+--dry_run prints, before anything is trained, the networks and evaluations the chosen
+experiments and preset need (growing surveys at their cap; what is done already counted) and an
+estimate of the time from wall times recorded by earlier runs on this machine; it writes nothing.
+
 Writes, under --results_dir (default results/reproduce/<preset>): figures/<experiment>*.png
 and .pdf, claims.md and claims.json (every claim's statistic, n, verdict and rule), and the
 surveys and networks behind them. --docs_dir also copies the PNGs and claims.md there.
@@ -41,6 +45,7 @@ from ml_collections import config_flags
 
 from sensitivity_tf import config_files
 from sensitivity_tf.reproduce import driver
+from sensitivity_tf.reproduce import plan
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 
 flags.DEFINE_string("experiment", None, "One of: " + ", ".join(EXPERIMENTS) + ", or all "
@@ -54,6 +59,8 @@ flags.DEFINE_string("data_dir", None, "Local data (directory or file; see sensit
 flags.DEFINE_string("results_dir", None, "Workspace (default results/reproduce/<preset>).")
 flags.DEFINE_string("docs_dir", None, "Also copy the PNG figures and claims.md here.")
 flags.DEFINE_bool("progress", True, "Show survey progress.")
+flags.DEFINE_bool("dry_run", False, "Print the networks and evaluations the experiments need "
+                  "and their estimated time (from runs recorded here); train nothing.")
 flags.DEFINE_float("worker_grace_secs", 30.0, "Chief: how long to wait for workers to be told "
                    "to stop once every job is done.")
 flags.DEFINE_float("chief_timeout_secs", 300.0, "Worker: how long to wait for a (lost) chief.")
@@ -93,6 +100,9 @@ def main(argv: list) -> None:
     configs[name] = cfg
   preset = configs[names[0]].preset
   root = FLAGS.results_dir or os.path.join("results", "reproduce", preset)
+  if FLAGS.dry_run:
+    print(plan.summary(configs, root, FLAGS.data_dir, search=["results"]))
+    return
 
   def report(out):
     for r in out["results"]:

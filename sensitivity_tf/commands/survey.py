@@ -13,6 +13,10 @@ or by name (see sensitivity_tf.config_files);
 results/<study>_<dataset>_<preset>): one Parquet row per network in <results_dir>/table
 (pandas.read_parquet), the run directory of each network under <results_dir>/runs/.
 
+--dry_run prints what the study needs (networks to train and evaluate, those already done)
+and an estimate of the time from wall times recorded by earlier runs on this machine, and
+trains nothing.
+
 Progress (trials done / total, elapsed, ETA) goes to stderr; a summary (counts by status,
 time shares, where the table is) is printed at the end. Running the same command again
 resumes: rows already written are never redone, a killed network resumes from its
@@ -25,7 +29,9 @@ data (found before any training); 130 after Ctrl-C (the same command resumes).
 Distributed (keras-tuner's chief/worker mode): start the same command once with
 KERASTUNER_TUNER_ID=chief and once per worker with KERASTUNER_TUNER_ID=worker0, worker1, ...,
 all with KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT pointing at the chief, and the same
---results_dir on storage every process can read and write (see README).
+--results_dir on storage every process can read and write (see README). A worker whose study
+differs from the chief's is refused; a trial whose worker sent no heartbeat for
+--reassign_after_secs is handed out again; a restarted chief resumes from the table.
 
 Bad flags stop with a one-line error and exit status 2.
 """
@@ -52,13 +58,15 @@ flags.DEFINE_string("data_dir", None, "Local copy of the data (see sensitivity_t
 flags.DEFINE_string("results_dir", None, "Where the table and run directories go "
                     "(default results/<study>_<dataset>_<preset>).")
 flags.DEFINE_bool("progress", True, "Show progress.")
+flags.DEFINE_bool("dry_run", False, "Print the networks and evaluations the study needs and "
+                  "their estimated time (from runs recorded here); train nothing.")
 flags.DEFINE_bool("retry_failed", True, "Rerun trials whose row says 'failed' (the default: "
                   "a failure is not a result; --noretry_failed keeps their rows).")
 flags.DEFINE_float("worker_grace_secs", 30.0, "Chief: how long to wait for workers to be told "
                    "to stop once every trial has a row.")
 flags.DEFINE_float("chief_timeout_secs", 300.0, "Worker: how long to wait for the chief.")
-flags.DEFINE_float("reassign_after_secs", 1800.0, "Chief: hand a trial out again after this "
-                   "long without a row (its worker presumed dead), once no fresh trial is left.")
+flags.DEFINE_float("reassign_after_secs", 180.0, "Chief: hand a trial out again once its "
+                   "worker sent no heartbeat for this long (presumed lost).")
 FLAGS = flags.FLAGS
 
 
@@ -75,6 +83,9 @@ def main(argv: list) -> None:
   study = study_lib.validate(study)
   results_dir = FLAGS.results_dir or os.path.join(
       "results", f"{study['name']}_{study['dataset']}_{study['preset']}")
+  if FLAGS.dry_run:
+    print(driver.dry_run_text(study, results_dir))
+    return
   summary = driver.run_survey(
       study, results_dir, progress=FLAGS.progress, retry_failed=FLAGS.retry_failed,
       worker_grace_secs=FLAGS.worker_grace_secs, chief_timeout_secs=FLAGS.chief_timeout_secs,

@@ -8,15 +8,17 @@ The estimate [ours] uses only what earlier runs on this machine recorded: the ro
 survey tables found under the given directories (``train_wall_secs``, ``eval_wall_secs``)
 and the ``metrics.json`` of single networks there.
 
-* Training: seconds per unit of work, a unit being one example through one weight in one
-  optimizer step (``steps x batch x weights``; full batch counts the training set), the
-  median over recorded networks, times the units of every network still to train at its
-  step cap. An upper bound where training stops before the cap.
+* Training: seconds per optimizer step = a + b x (batch x weights) (a fixed cost per step,
+  plus one proportional to the multiply-adds; full batch counts the training set), fitted by
+  least squares (coefficients kept >= 0) to the recorded networks. ``at most``: every
+  network still to train runs to its step cap; ``likely``: each stops at the median share of
+  its cap that the recorded networks used.
 * Evaluation: the median recorded seconds of evaluations with the same settings; none
   recorded with those settings means no evaluation estimate (said so, never guessed).
 
 Without any recorded network there is no estimate, and the text says how to get one (run
-the tiny preset, or a few networks of the study, first).
+the tiny preset, or a few networks of the study, first). Timings from small networks
+extrapolate poorly to much larger ones: the text names the runs it used.
 """
 
 from __future__ import annotations
@@ -76,46 +78,82 @@ def network_need(label: str, cfg: Dict, path,
               settings.settings_id if settings else None)
 
 
-def work_units(cfg: Dict) -> float:
-  """Examples x weights x optimizer steps of a network trained to its step cap."""
+def batch_weights(cfg: Dict) -> float:
+  """Examples per optimizer step x number of weights (full batch: the training set)."""
   spec = registry.get_spec(cfg["dataset"])
   size = cfg.get("train_subset") or spec.num_train
-  batch = cfg["batch_size"] if cfg["batch_size"] else size
-  weights = models.count_weights(int(np.prod(spec.image_shape)), spec.num_classes,
-                                 cfg["depth"], cfg["width"])
-  return float(cfg["max_steps"]) * min(batch, size) * weights
+  batch = min(cfg["batch_size"], size) if cfg["batch_size"] else size
+  return float(batch) * models.count_weights(int(np.prod(spec.image_shape)), spec.num_classes,
+                                             cfg["depth"], cfg["width"])
 
 
 @dataclasses.dataclass
 class Recorded:
   """Wall times recorded on this machine (see the module docstring)."""
-  secs_per_unit: List[float]
-  eval_secs: Dict[str, List[float]]   # settings_id -> evaluation wall times
-  sources: List[str]
+  step_secs: List[float] = dataclasses.field(default_factory=list)      # per optimizer step
+  batch_weights: List[float] = dataclasses.field(default_factory=list)
+  cap_share: List[float] = dataclasses.field(default_factory=list)      # steps / max_steps
+  eval_secs: Dict[str, List[float]] = dataclasses.field(default_factory=dict)
+  sources: List[str] = dataclasses.field(default_factory=list)
+
+  def add(self, cfg: Dict, train_secs: float, steps: int, source: str) -> None:
+    self.step_secs.append(train_secs / steps)
+    self.batch_weights.append(batch_weights(cfg))
+    self.cap_share.append(min(steps / cfg["max_steps"], 1.0) if cfg.get("max_steps") else 1.0)
+    if source not in self.sources:
+      self.sources.append(source)
 
   @classmethod
   def find(cls, directories: Iterable) -> "Recorded":
-    per_unit, evals, sources = [], {}, set()
-    for top in {pathlib.Path(d).resolve() for d in directories if pathlib.Path(d).is_dir()}:
-      for table in top.glob("**/table"):
+    out = cls()
+    for top in sorted({pathlib.Path(d).resolve() for d in directories
+                       if pathlib.Path(d).is_dir()}):
+      for table in sorted(top.glob("**/table")):
         if not table.is_dir() or not any(table.glob("*.parquet")):
           continue
         frame = results.table(table.parent).read()
         frame = frame[(frame.status == "ok") & (frame.train_wall_secs > 0) & (frame.steps > 0)]
-        if frame.empty:
-          continue
-        sources.add(str(table.parent))
         for row in frame.to_dict("records"):
-          per_unit.append(row["train_wall_secs"] / work_units(dict(row, max_steps=row["steps"])))
+          out.add(row, row["train_wall_secs"], row["steps"], str(table.parent))
           if row.get("eval_wall_secs") and row.get("settings_id"):
-            evals.setdefault(row["settings_id"], []).append(row["eval_wall_secs"])
-      for metrics in top.glob("**/networks/*/metrics.json"):
+            out.eval_secs.setdefault(row["settings_id"], []).append(row["eval_wall_secs"])
+      for metrics in sorted(top.glob("**/networks/*/metrics.json")):
         m = json.loads(metrics.read_text())
         cfg = json.loads((metrics.parent / "config.json").read_text()).get("config", {})
         if m.get("status") == "ok" and m.get("steps") and cfg:
-          sources.add(str(metrics.parent))
-          per_unit.append(m["wall_time_secs"] / work_units(dict(cfg, max_steps=m["steps"])))
-    return cls(per_unit, evals, sorted(sources))
+          out.add(cfg, m["wall_time_secs"], m["steps"], str(metrics.parent))
+    return out
+
+  def step_model(self):
+    """(a, b): seconds per step = a + b x batch_weights, least squares with a, b >= 0."""
+    y, x = np.asarray(self.step_secs), np.asarray(self.batch_weights)
+    if len(y) >= 2 and np.ptp(x) > 0:
+      b, a = np.polyfit(x, y, 1)
+      if a >= 0 and b >= 0:
+        return float(a), float(b)
+      if b < 0:
+        return float(np.median(y)), 0.0
+    return 0.0, float(np.median(y / x))
+
+
+def estimate(needs: List[Need], recorded: Recorded) -> Dict[str, float]:
+  """Seconds in one process: training ``at_most`` (to the step caps) and ``likely``
+  (times ``share``), ``evaluate`` (settings recorded here), and ``missing_eval``
+  evaluations whose settings were never recorded; with the step model's ``a``, ``b``."""
+  a, b = recorded.step_model()
+  todo = [c for n in needs for c, d in zip(n.configs, n.done) if not d]
+  at_most = sum(c["max_steps"] * (a + b * batch_weights(c)) for c in todo)
+  share = float(np.median(recorded.cap_share))
+  missing_eval, evaluate = 0, 0.0
+  for n in needs:
+    if n.evaluated and n.to_do:
+      times = recorded.eval_secs.get(n.settings_id)
+      if times:
+        evaluate += float(np.median(times)) * n.to_do
+      else:
+        missing_eval += n.to_do
+  return dict(a=a, b=b, share=share, at_most=at_most, likely=at_most * share,
+              evaluate=evaluate, missing_eval=missing_eval)
 
 
 def summary(needs: List[Need], recorded: Recorded) -> str:
@@ -124,8 +162,9 @@ def summary(needs: List[Need], recorded: Recorded) -> str:
   for n in needs:
     grow = (f" (at most; it starts with {n.first} and grows until enough fit)"
             if n.first is not None and n.first < n.total else "")
-    lines.append(f"  {n.label}: {n.total} network{'s' if n.total != 1 else ''}{grow}, {n.total - n.to_do} done, "
-                 f"{n.to_do} to train" + (" and evaluate" if n.evaluated else ""))
+    lines.append(f"  {n.label}: {n.total} network{'s' if n.total != 1 else ''}{grow}, "
+                 f"{n.total - n.to_do} done, {n.to_do} to train"
+                 + (" and evaluate" if n.evaluated else ""))
   to_train = sum(n.to_do for n in needs)
   to_eval = sum(n.to_do for n in needs if n.evaluated)
   lines.append(f"total: {sum(n.total for n in needs)} networks, {to_train} still to train, "
@@ -133,30 +172,24 @@ def summary(needs: List[Need], recorded: Recorded) -> str:
   if not to_train:
     lines.append("estimate: nothing to train; a run only re-analyses and redraws")
     return "\n".join(lines)
-  if not recorded.secs_per_unit:
+  if not recorded.step_secs:
     lines.append("estimate: none: no finished network is recorded on this machine under the "
                  "results directories searched; run the tiny preset (or a few networks of "
                  "this study) first, then --dry_run again")
     return "\n".join(lines)
-  rate = float(np.median(recorded.secs_per_unit))
-  train = sum(rate * work_units(c) for n in needs for c, d in zip(n.configs, n.done) if not d)
-  missing_eval = 0
-  evaluate = 0.0
-  for n in needs:
-    if n.evaluated and n.to_do:
-      times = recorded.eval_secs.get(n.settings_id)
-      if times:
-        evaluate += float(np.median(times)) * n.to_do
-      else:
-        missing_eval += n.to_do
+  e = estimate(needs, recorded)
+  a, b, share = e["a"], e["b"], e["share"]
+  at_most, evaluate, missing_eval = e["at_most"], e["evaluate"], e["missing_eval"]
   lines.append(
-      f"estimate: training at most {_duration(train)} (every network to its step cap, at "
-      f"the median rate of {len(recorded.secs_per_unit)} networks recorded on this machine: "
-      f"{rate:.3g} s per example x weight x step), evaluation {_duration(evaluate)}"
-      + (f" plus {missing_eval} evaluations with settings never recorded here (not estimated)"
-         if missing_eval else "") + "; one process (divide by the number of workers)")
-  lines.append("recorded runs used: " + ", ".join(recorded.sources[:5])
-               + (f" and {len(recorded.sources) - 5} more" if len(recorded.sources) > 5 else ""))
+      f"estimate, one process (divide by the number of workers): training at most "
+      f"{_duration(at_most)} (every network to its step cap), likely {_duration(at_most * share)} "
+      f"(stopping at {share:.0%} of the cap, the median of the recorded networks); evaluation "
+      f"{_duration(evaluate)}" + (f" plus {missing_eval} evaluations with settings never "
+                                  "recorded here (not estimated)" if missing_eval else ""))
+  lines.append(f"basis: {len(recorded.step_secs)} networks recorded on this machine, seconds per "
+               f"step = {a:.3g} + {b:.3g} x batch x weights; from " + ", ".join(
+                   recorded.sources[:3]) + (f" and {len(recorded.sources) - 3} more"
+                                            if len(recorded.sources) > 3 else ""))
   return "\n".join(lines)
 
 

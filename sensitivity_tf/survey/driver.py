@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, Optional
 import numpy as np
 
 from sensitivity_tf import atomic
+from sensitivity_tf.survey import cost
 from sensitivity_tf.survey import jobs as jobs_lib
 from sensitivity_tf.survey import results
 from sensitivity_tf.survey import study as study_lib
@@ -89,6 +90,16 @@ def study_identity(study: Dict[str, Any]) -> str:
   described = {k: v for k, v in study_lib.describe(study).items() if k != "data_dir"}
   label = f"survey {study['name']} on {study['dataset']} (preset {study.get('preset')})"
   return tuner_lib.identity(label, dict(kind="survey", study=described))
+
+
+def dry_run_text(study, results_dir) -> str:
+  """What ``run_survey`` would do, without training or writing anything (`cost`)."""
+  study = study_lib.validate(study)
+  results_dir = pathlib.Path(results_dir)
+  need = cost.study_need(study, results_dir)
+  recorded = cost.Recorded.find([results_dir, "results"])
+  return (f"dry run: {study['name']} ({study['design']}, {study['dataset']}, preset "
+          f"{study.get('preset')}) in {results_dir}\n" + cost.summary([need], recorded))
 
 
 def record_study(results_dir, study: Dict[str, Any], num_trials: int) -> None:
