@@ -1,8 +1,9 @@
 """The keras-tuner internals `sensitivity_tf.survey` relies on are still there and still work.
 
-`survey/tuner.py` imports `keras_tuner.src` modules, replaces `Oracle.populate_space` and
-`_check_consecutive_failures`, drives `BaseTuner`'s search hooks itself, serves keras-tuner's
-gRPC oracle service on the chief and shortens `oracle_client.TIMEOUT`. None of that is
+`survey/tuner.py` imports `keras_tuner.src` modules, subclasses `Oracle` (replacing
+`create_trial`, `update_trial`, `end_trial`, `get_space`), serves keras-tuner's gRPC oracle
+service (`OracleServicer`) on the chief, and on workers subclasses `OracleClient` to call its
+stub with its own timeout, sending each job as a string hyperparameter value. None of that is
 keras-tuner's public API, so setup.py pins keras-tuner below its next minor; when a new
 version moves one of these, a test here names what moved.
 """
@@ -12,7 +13,6 @@ import importlib
 import inspect
 import os
 import re
-import tempfile
 from unittest import mock
 
 import keras_tuner as kt
@@ -59,13 +59,41 @@ class KerasTunerInternalsTest(tf.test.TestCase):
         except ImportError:
           self.fail(f"keras-tuner {kt.__version__}: {module} has no {name}")
 
-  def test_oracle_client_reads_its_timeout_at_call_time(self):
+  def test_oracle_client_builds_a_stub_with_the_calls_we_make(self):
+    from keras_tuner.src import protos
     from keras_tuner.src.distribute import oracle_client
-    self.assertIsInstance(oracle_client.TIMEOUT, (int, float),
-                          "oracle_client.TIMEOUT (how long a worker waits for the chief) moved")
-    source = inspect.getsource(oracle_client.OracleClient)
-    self.assertIn("timeout=TIMEOUT", source,
-                  "OracleClient no longer reads the module's TIMEOUT: set_chief_timeout breaks")
+    env = {"KERASTUNER_TUNER_ID": "worker0", "KERASTUNER_ORACLE_IP": "127.0.0.1",
+           "KERASTUNER_ORACLE_PORT": "8000"}
+    with mock.patch.dict(os.environ, env):
+      client = oracle_client.OracleClient(None)
+    for call in ("GetSpace", "CreateTrial", "UpdateTrial", "EndTrial"):
+      self.assertTrue(callable(getattr(client.stub, call, None)),
+                      f"OracleClient.stub has no {call} (survey/tuner.py's _Client calls it)")
+    service = protos.get_service()
+    service.GetSpaceRequest()
+    service.CreateTrialRequest(tuner_id="worker0")
+    service.UpdateTrialRequest(trial_id="k|worker0|1", metrics={}, step=0)
+    service.EndTrialRequest(trial=trial_module.Trial(kt.HyperParameters(), "t").to_proto())
+
+  def test_servicer_calls_the_oracle_methods_we_replace(self):
+    from keras_tuner.src.distribute import oracle_chief
+    source = inspect.getsource(oracle_chief.OracleServicer)
+    for call in ("self.oracle.get_space()", "self.oracle.create_trial(",
+                 "self.oracle.update_trial(", "self.oracle.end_trial("):
+      self.assertIn(call, source, f"OracleServicer no longer calls {call}")
+
+  def test_trials_carry_string_values_and_statuses_over_protos(self):
+    status = trial_module.TrialStatus
+    hp = kt.HyperParameters()
+    hp.Fixed("identity", '{"label": "x"}')
+    hp.values = {"identity": '{"label": "x"}', "job": '{"key": "a/b", "spec": {}}'}
+    for s in (status.RUNNING, status.IDLE, status.STOPPED, status.COMPLETED):
+      back = trial_module.Trial.from_proto(
+          trial_module.Trial(hyperparameters=hp, trial_id="a/b|worker0|1", status=s).to_proto())
+      self.assertEqual((back.status, back.trial_id), (s, "a/b|worker0|1"))
+      self.assertEqual(back.hyperparameters.values, hp.values)
+    self.assertEqual(kt.HyperParameters.from_proto(hp.to_proto()).values["identity"],
+                     '{"label": "x"}')
 
   def test_chief_and_worker_roles_come_from_the_environment(self):
     from keras_tuner.src.distribute import utils as dist_utils
@@ -87,46 +115,14 @@ class KerasTunerInternalsTest(tf.test.TestCase):
     self.assertTrue(callable(protos.get_service_grpc().add_OracleServicer_to_server))
     self.assertTrue(inspect.isclass(oracle_chief.OracleServicer))
 
-  def test_oracle_hands_out_what_populate_space_returns(self):
-    """create_trial turns populate_space's answers into trials with these statuses, as
-    SurveyOracle needs, with the constructor arguments it passes."""
-    status = trial_module.TrialStatus
-    answers = [{"status": status.RUNNING, "values": {"trial_index": 2}},
-               {"status": status.IDLE}, {"status": status.STOPPED}]
-
-    class Oracle(kt.Oracle):
-      def populate_space(self, trial_id):
-        return answers.pop(0)
-
+  def test_oracle_accepts_our_constructor_arguments(self):
     hp = kt.HyperParameters()
-    hp.Int("trial_index", 0, 3)
-    oracle = Oracle(objective=kt.Objective("completed", "max"), max_trials=None,
-                    hyperparameters=hp, allow_new_entries=False, tune_new_entries=False,
-                    max_consecutive_failed_trials=None)
-    oracle.verbose = 0  # survey/driver.py silences keras-tuner's tables this way
-    with tempfile.TemporaryDirectory() as d:
-      oracle._set_project_dir(d, "p")
-      trial = oracle.create_trial("worker0")
-      self.assertEqual(trial.status, status.RUNNING)
-      self.assertEqual(trial.hyperparameters.get("trial_index"), 2)
-      self.assertIn("worker0", oracle.tuner_ids)  # the chief's "workers still alive"
-      # (worker0 asking again would get its running trial back)
-      self.assertEqual(oracle.create_trial("worker1").status, status.IDLE)
-      self.assertEqual(oracle.create_trial("worker1").status, status.STOPPED)
-    self.assertIn("_check_consecutive_failures", inspect.getsource(kt.Oracle),
-                  "Oracle no longer calls _check_consecutive_failures, which SurveyOracle "
-                  "overrides so a run of failed networks does not end the survey")
-
-  def test_base_tuner_search_hooks(self):
-    base = kt.engine.base_tuner.BaseTuner
-    for hook in ("_try_run_and_update_trial", "on_search_begin", "on_trial_begin",
-                 "on_trial_end", "on_search_end", "save", "run_trial", "save_model",
-                 "load_model"):
-      self.assertTrue(callable(getattr(base, hook, None)),
-                      f"keras-tuner {kt.__version__}: BaseTuner.{hook} moved (SurveyTuner.search "
-                      "calls or overrides it)")
-    self.assertIn("self.tuner_id", inspect.getsource(base.__init__))
-
+    hp.Fixed("identity", "x")
+    oracle = kt.Oracle(objective=kt.Objective("completed", "max"), max_trials=None,
+                       hyperparameters=hp, allow_new_entries=False, tune_new_entries=False,
+                       max_consecutive_failed_trials=None)
+    self.assertEqual(oracle.tuner_ids, set())
+    self.assertEqual(oracle.hyperparameters.copy().get("identity"), "x")
 
 if __name__ == "__main__":
   tf.test.main()

@@ -134,8 +134,8 @@ def run_survey(study, results_dir, progress: bool = True, retry_failed: bool = T
           table.delete_row(key)
   meter = Progress(jobs, table.has, enabled=progress)
   start = time.time()
-  runner = jobs_lib.JobRunner(results_dir, tuner_lib.tuner_id(), data_dir=study.get("data_dir", ""),
-                              on_trial_done=meter.trial_done)
+  runner = jobs_lib.JobRunner(results_dir, tuner_lib.tuner_id(),
+                              data_dir=study.get("data_dir", ""), on_trial_done=meter.trial_done)
   if role == "single" and jobs:
     runner.check_data(next(iter(jobs.values())))  # bad data: one error now, not a row per trial
   if role == "chief":
