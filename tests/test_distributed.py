@@ -92,7 +92,8 @@ class DistributedReproduceTest(Processes):
     # --dry_run first: what will be trained, nothing written.
     proc = run_bin("reproduce", *REPRODUCE, f"--results_dir={root}", "--dry_run", timeout=300)
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-    self.assertIn("study survey on fashion_mnist: 8 networks (at most; it starts with 4", proc.stdout)
+    self.assertIn("study survey on fashion_mnist: 8 networks (at most; it starts with 4",
+                  proc.stdout)
     self.assertIn("network regions on fashion_mnist: 1 network, 0 done, 1 to train\n", proc.stdout)
     self.assertIn("total: 9 networks, 9 still to train, 8 evaluations", proc.stdout)
     self.assertFalse(root.exists())

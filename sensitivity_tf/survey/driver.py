@@ -2,8 +2,8 @@
 
 `run_survey` is what ``bin/survey`` calls. Every trial is a job (`jobs.trial_job`) handed out
 by a `tuner.JobOracle`: locally in a single process, or by the chief to its workers in
-keras-tuner's chief/worker mode (see `tuner` for how faults are handled). The study's trials are a pure function of its
-config; rows already in ``<results_dir>/table`` are never redone, so running the same
+keras-tuner's chief/worker mode (see `tuner` for how faults are handled). The study's
+trials are a pure function of its config; rows already in ``<results_dir>/table`` are never redone, so running the same
 command again after a crash or ``kill -9`` finishes the survey with every row exactly once
 and no finished network retrained (a network killed mid-training resumes from its
 checkpoint).
@@ -14,7 +14,8 @@ Results directory layout::
                                     another study is refused (the same one grown is not)
     <results_dir>/table/            one Parquet row per network: pandas.read_parquet(...)
     <results_dir>/runs/<key>/       the run directory of each network (bin/train layout)
-    <results_dir>/chief.json        distributed: which worker holds which trial (for a restarted chief)
+    <results_dir>/chief.json        distributed: which worker holds which trial (for a
+                                    restarted chief)
 """
 
 from __future__ import annotations
