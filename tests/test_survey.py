@@ -16,7 +16,7 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from conftest import REPO, assert_one_line_error, run_bin
-from sensitivity_tf import cli, train_config, train_run
+from sensitivity_tf import cli, run_claim, train_config, train_run
 from sensitivity_tf.row_table import RowTable
 from sensitivity_tf.survey import cost, design, driver, jobs, results, space, study, tuner
 
@@ -172,6 +172,9 @@ class OracleTest(tf.test.TestCase):
     self.assertLen(self.messages, 1)
     self.assertIn("k0: no heartbeat from w0 for 1.7 min; presumed lost, handing it to w1",
                   self.messages[0])
+    # By the default reassignment time, the lost worker's run-directory claim is stale.
+    self.assertGreater(tuner.REASSIGN_AFTER_SECS, run_claim.STALE_AFTER_SECS)
+    self.assertGreater(tuner.REASSIGN_AFTER_SECS, 5 * tuner.HEARTBEAT_SECS)
 
   def test_restarted_chief_knows_earlier_trials(self):
     with tempfile.TemporaryDirectory() as d:

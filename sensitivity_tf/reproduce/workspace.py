@@ -126,5 +126,5 @@ class Workspace:
     cfg = jobs_lib.network_config(overrides, self.data_dir)
     folder = f"{cfg.dataset}/networks/{name}-{design_lib.training_key(cfg)}"
     if self.chief is not None:
-      self.chief.run([jobs_lib.network_job(folder, overrides, settings)])
+      self.chief.run([jobs_lib.network_job(folder, overrides, settings, self.data_dir)])
     return jobs_lib.train_network(self.path(folder), cfg, settings)

@@ -83,13 +83,16 @@ def network_config(overrides: Dict[str, Any], data_dir: str = "") -> ml_collecti
 
 
 def network_job(folder: str, overrides: Dict[str, Any],
-                settings: Optional[evaluation.EvaluationSettings] = None) -> Job:
+                settings: Optional[evaluation.EvaluationSettings] = None,
+                data_dir: str = "") -> Job:
   """The job of training the network ``overrides`` describes into ``folder`` (relative to
-  the root), and evaluating it with ``settings`` when given."""
+  the root), and evaluating it with ``settings`` when given; ``data_dir``: the submitting
+  process's copy of the data (a worker's own, when it has one, takes precedence)."""
   cfg = network_config(overrides)
   settings_id = settings.settings_id if settings is not None else "none"
   key = f"{folder}/{design_lib.training_key(cfg.to_dict())}-{settings_id}"
   return Job(key, dict(kind=NETWORK, folder=folder, overrides=dict(overrides),
+                       data_dir=data_dir or "",
                        evaluation=dataclasses.asdict(settings) if settings else None))
 
 
@@ -165,7 +168,8 @@ class JobRunner:
       if self.on_trial_done:
         self.on_trial_done(row)
     elif job.kind == NETWORK:
-      train_network(folder, network_config(spec["overrides"], self.data_dir), _settings(job))
+      cfg = network_config(spec["overrides"], self.data_dir or spec.get("data_dir", ""))
+      train_network(folder, cfg, _settings(job))
     else:
       raise ValueError(f"job {job.key}: unknown kind {job.kind!r}")
     self.jobs_run += 1

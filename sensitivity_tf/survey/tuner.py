@@ -20,7 +20,8 @@ How the usual distributed faults are handled:
 * Workers send a heartbeat every ``heartbeat_secs`` while they run a job. A job whose
   worker sent nothing for ``reassign_after_secs`` (default 3 minutes) is presumed lost and
   handed out again, with a message; a long job whose worker is alive is never handed out
-  twice. A restarted worker with the same ``KERASTUNER_TUNER_ID`` gets its unfinished job
+  twice. The default is above `run_claim.STALE_AFTER_SECS`, so by then the lost worker's
+  claim on the network's run directory is stale and the new worker takes it over. A restarted worker with the same ``KERASTUNER_TUNER_ID`` gets its unfinished job
   back (it resumes from its checkpoint).
 * A trial id names its job and worker (``<job key>|<tuner id>|<attempt>``), and the chief
   keeps who holds which job in ``<results_dir>/chief.json``: a restarted chief accepts the
