@@ -24,6 +24,7 @@ from sensitivity_tf import evaluation
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
 from sensitivity_tf.survey import cost
+from sensitivity_tf.survey import design as design_lib
 from sensitivity_tf.survey import jobs as jobs_lib
 from sensitivity_tf.survey import results as results_lib
 
@@ -50,7 +51,7 @@ class PlanningWorkspace(Workspace):
   def study(self, study):
     s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
     s["data_dir"] = s.get("data_dir") or self.data_dir
-    folder = f"{s['dataset']}/studies/{s['name']}"
+    folder = self.study_dir(s).relative_to(self.root).as_posix()
     memo = json.dumps(s, sort_keys=True, default=str)
     if memo not in self.memo:  # experiments share studies; building trials takes seconds
       need = cost.study_need(s, self.root / folder)
@@ -61,22 +62,22 @@ class PlanningWorkspace(Workspace):
       self.needs[folder] = need
     return rows
 
-  def grow_study(self, study, enough, max_models: int, step: int):
+  def grow_study(self, study, size_field: str, enough, maximum: int, step: int):
     """The rows there are; when they are not enough, the study at its cap (the most it
     may grow to), starting from its first size."""
     s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
     rows = self.study(s)
-    if enough(rows) or s["num_models"] >= max_models:
+    if enough(rows) or s[size_field] >= maximum:
       return rows
-    first = s["num_models"]
-    rows = self.study(dict(s, num_models=max_models))
-    self.needs[f"{s['dataset']}/studies/{s['name']}"].first = first
+    first = self.needs[self.study_dir(s).relative_to(self.root).as_posix()].total
+    rows = self.study(dict(s, **{size_field: maximum}))
+    self.needs[self.study_dir(s).relative_to(self.root).as_posix()].first = first
     return rows
 
   def network(self, name: str, overrides: dict,
               settings: Optional[evaluation.EvaluationSettings] = None):
     cfg = jobs_lib.network_config(overrides, self.data_dir)
-    folder = f"{cfg.dataset}/networks/{name}"
+    folder = f"{cfg.dataset}/networks/{name}-{design_lib.training_key(cfg)}"
     self.needs[folder] = cost.network_need(f"network {name} on {cfg.dataset}", cfg.to_dict(),
                                            self.root / folder, settings)
     raise _Stop()
