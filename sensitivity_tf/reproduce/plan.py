@@ -48,9 +48,9 @@ class PlanningWorkspace(Workspace):
   def figure(self, experiment: str, dataset: Optional[str] = None):
     raise _Stop()
 
-  def study(self, study):
-    s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
-    s["data_dir"] = s.get("data_dir") or self.data_dir
+  def _planned(self, s: dict):
+    """(need, rows there) of the study ``s``, recorded under its folder (the largest size
+    asked for wins)."""
     folder = self.study_dir(s).relative_to(self.root).as_posix()
     memo = json.dumps(s, sort_keys=True, default=str)
     if memo not in self.memo:  # experiments share studies; building trials takes seconds
@@ -60,18 +60,23 @@ class PlanningWorkspace(Workspace):
     need, rows = self.memo[memo]
     if folder not in self.needs or need.total > self.needs[folder].total:
       self.needs[folder] = need
-    return rows
+    return need, rows
+
+  def study(self, study):
+    s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
+    s["data_dir"] = s.get("data_dir") or self.data_dir
+    return self._planned(s)[1]
 
   def grow_study(self, study, size_field: str, enough, maximum: int, step: int):
     """The rows there are; when they are not enough, the study at its cap (the most it
     may grow to), starting from its first size."""
     s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
-    rows = self.study(s)
+    s["data_dir"] = s.get("data_dir") or self.data_dir
+    first, rows = self._planned(s)
     if enough(rows) or s[size_field] >= maximum:
       return rows
-    first = self.needs[self.study_dir(s).relative_to(self.root).as_posix()].total
-    rows = self.study(dict(s, **{size_field: maximum}))
-    self.needs[self.study_dir(s).relative_to(self.root).as_posix()].first = first
+    most, rows = self._planned(dict(s, **{size_field: maximum}))
+    most.first = first.total
     return rows
 
   def network(self, name: str, overrides: dict,
