@@ -202,7 +202,6 @@ class DistributedSurveyTest(Processes):
     self.assertEqual(code, 0, out[-3000:])
     self.assertIn("chief: 6/6 networks in the table", out)
     self.assertNotIn("KeyError", out)
-    runs, table = runs(), runs().parent / "table"
     frame = pd.read_parquet(table)
     self.assertLen(frame, 6)
     self.assertEqual(frame.trial_key.nunique(), 6)
