@@ -43,7 +43,6 @@ import keras
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import tensorflow as tf
 
 from sensitivity_tf import classifier
 from sensitivity_tf import environment

@@ -3,7 +3,6 @@
 import functools
 import gzip
 import hashlib
-import io
 import os
 import pathlib
 import tarfile

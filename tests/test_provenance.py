@@ -93,7 +93,7 @@ class DataProvenanceTest(tf.test.TestCase):
       text = (root / "claims.md").read_text()
       report = json.loads((root / "claims.json").read_text())
     fingerprint = environment.data_provenance("mnist", str(MNIST_NPZ))["fingerprint"]
-    self.assertIn(f"Data, mnist: source `npz:mnist.npz`, fingerprint", text)
+    self.assertIn("Data, mnist: source `npz:mnist.npz`, fingerprint", text)
     self.assertIn(fingerprint, text)
     self.assertIn(environment.code_version_text(environment.code_version()), text)
     self.assertEqual(report["provenance"]["data"]["mnist"]["fingerprint"], fingerprint)

@@ -2,7 +2,6 @@
 and the README's and docs' links point at files inside it. (Tests may read local data copies
 from outside; they are not scanned.)"""
 
-import pathlib
 import re
 
 import tensorflow as tf

@@ -9,7 +9,7 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from conftest import MNIST_NPZ, tiny_dataset
-from sensitivity_tf import data, models, run_dir, train_config, train_run, training
+from sensitivity_tf import models, run_dir, train_config, train_run, training
 
 
 def tiny_config(**overrides):

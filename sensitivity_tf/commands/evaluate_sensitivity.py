@@ -33,9 +33,7 @@ Bad paths or settings stop with a one-line error and exit status 2.
 from __future__ import annotations
 
 import dataclasses
-import os
 import pathlib
-import sys
 
 from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
 from absl import flags

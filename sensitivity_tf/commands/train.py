@@ -27,7 +27,6 @@ error and exit status 2.
 from __future__ import annotations
 
 import os
-import sys
 
 from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
 from absl import flags

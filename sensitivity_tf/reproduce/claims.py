@@ -22,7 +22,6 @@ means, Wilson score intervals for shares of pairs.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import pathlib
 from typing import Dict, Iterable, List
@@ -191,6 +190,3 @@ def markdown(results: List[dict], preset: str, notes: List[str] = ()) -> str:
     lines.append("")
   return "\n".join(lines)
 
-
-def to_json(results: List[dict]) -> str:
-  return json.dumps(results, indent=2, sort_keys=True, default=float)

@@ -20,7 +20,6 @@ and, per dataset, the kind of data source and its fingerprint; no local path.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 from typing import Callable, Dict, List, Optional
@@ -169,7 +168,6 @@ def write_report(ws: Workspace) -> None:
     for entry in extras:
       text += "\n".join(_format_extra(entry)) + "\n"
   atomic.write_bytes(ws.path("claims.md"), text.encode())
-  atomic.write_bytes(ws.path("claims.json"),
-                     json.dumps(dict(preset=ws.preset, claims=results, extras=extras,
-                                     provenance=provenance),
-                                indent=2, sort_keys=True, default=float).encode())
+  # Strict JSON (null where a statistic is NaN), like every other JSON file we write.
+  atomic.write_json(ws.path("claims.json"), dict(preset=ws.preset, claims=results,
+                                                 extras=extras, provenance=provenance))

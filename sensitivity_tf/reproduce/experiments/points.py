@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pathlib
 
-import numpy as np
 import pandas as pd
 
 from sensitivity_tf import evaluation
