@@ -20,13 +20,9 @@ Result:    [old protocol, as above]
 Quick:     bin/reproduce --experiment=trajectories --preset=tiny   (under a minute; for tests)
 """
 
-import os
+from sensitivity_tf import config_files
 
-from sensitivity_tf import cli
-
-# The parts every config shares (presets, training protocol, builders): configs/_common.py.
-common = cli.load_config_module(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                             "_common.py"))
+common = config_files.common()  # presets, training protocol, builders: configs/_common.py
 
 
 def get_config(preset="small"):

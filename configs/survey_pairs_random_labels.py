@@ -22,13 +22,9 @@ Protocol:  every network trains for the preset's budget of optimizer steps
            (stop_rule=budget; see configs/_common.py).
 """
 
-import os
+from sensitivity_tf import config_files
 
-from sensitivity_tf import cli
-
-# The parts every config shares (presets, training protocol, builders): configs/_common.py.
-common = cli.load_config_module(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                             "_common.py"))
+common = config_files.common()  # presets, training protocol, builders: configs/_common.py
 
 
 def get_config(preset="small"):

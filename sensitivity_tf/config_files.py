@@ -55,3 +55,11 @@ def resolve(value: str) -> str:
     return value
   candidate = directory() / (name if name.endswith(".py") else f"{name}.py")
   return str(candidate) + sep + argument if candidate.is_file() else value
+
+
+def common():
+  """``configs/_common.py`` as a module: the presets, training protocol and builders every
+  config shares. Configs import it through here (not by a path beside their own file), so
+  a config copied elsewhere still finds the shared parts."""
+  from sensitivity_tf import cli  # configs are loaded by commands, which import cli anyway
+  return cli.load_config_module(str(directory() / "_common.py"))
