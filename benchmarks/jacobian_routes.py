@@ -12,7 +12,7 @@
 Inputs are uniform in [0, 1]. For each method: points per second (median over interleaved
 repeats, after a warm-up call that compiles) and the largest relative deviation from a
 float64 oracle (a float64 twin of the network, ``batch_jacobian`` of its logits and the
-cancellation-free contraction of SPEC §1.1) on the first 32 points. JAX is skipped with a
+cancellation-free contraction of docs/method.md) on the first 32 points. JAX is skipped with a
 message when it is not installed (``pip install -r benchmarks/requirements.txt``).
 
 Usage: python benchmarks/jacobian_routes.py [--repeats=5] [--cnn_points=512]
