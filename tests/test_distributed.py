@@ -12,7 +12,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import pandas as pd
 import tensorflow as tf
 

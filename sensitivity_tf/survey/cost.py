@@ -29,7 +29,6 @@ import pathlib
 from typing import Dict, Iterable, List, Optional
 
 import numpy as np
-import pandas as pd
 
 from sensitivity_tf import evaluation
 from sensitivity_tf import models

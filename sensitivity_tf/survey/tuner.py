@@ -38,7 +38,6 @@ How the usual distributed faults are handled:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import pathlib
