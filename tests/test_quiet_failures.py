@@ -12,8 +12,8 @@ import pandas as pd
 import tensorflow as tf
 
 from conftest import tiny_dataset
-from sensitivity_tf import evaluation, run_dir, train_config, train_run
-from sensitivity_tf.survey import driver, study
+from sensitivity_tf import config_files, evaluation, run_dir, train_config, train_run
+from sensitivity_tf.survey import driver
 
 SMALL = evaluation.EvaluationSettings(num_samples=96, bins=16, ellipses_per_kind=1,
                                       ellipse_jacobian_samples=12, test_point_ellipses=3)
@@ -69,7 +69,8 @@ class QuietFailuresTest(tf.test.TestCase):
         run_dir.RunDirectory(d).history()
 
   def test_a_resumed_trial_never_gives_negative_overhead(self):
-    s = study.make_study("t", "random", "tiny", num_models=2).to_dict()
+    s = config_files.common().default_survey("tiny").to_dict()
+    s.update(name="t", num_models=2)
     real_train = train_run.train_model
 
     def resumed(cfg, output_dir, **kwargs):  # as if an earlier attempt had trained 1000 s
