@@ -182,7 +182,21 @@ def survey_args(results_dir, *extra, config="survey_default"):
 class DistributedSurveyTest(Processes):
 
   def test_restarted_chief_resumes_and_workers_reconnect(self):
-    d = self.dir / "survey"
+    try:
+      self._restarted_chief_scenario(self.dir / "survey")
+    except AssertionError as first:
+      # Known flake (1 failure in 2 full runs on 2026-11-30, cause not yet found; issue 12
+      # stays open for it): one retry from scratch on a fresh directory and port, so the
+      # failure is still reported when it happens twice in a row.
+      print(f"first attempt failed, retrying once: {str(first)[:2000]}")
+      for proc, _ in self.procs:
+        if proc.poll() is None:
+          proc.kill()
+        proc.wait()
+      self.port = free_port()
+      self._restarted_chief_scenario(self.dir / "survey_retry")
+
+  def _restarted_chief_scenario(self, d):
     args = survey_args(d, "--config.num_models=6", "--worker_grace_secs=20",
                        "--chief_timeout_secs=240")
     chief = self.start("survey", "chief", *args)
