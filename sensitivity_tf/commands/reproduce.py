@@ -47,6 +47,7 @@ from sensitivity_tf import config_files
 from sensitivity_tf.reproduce import driver
 from sensitivity_tf.reproduce import plan
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
+from sensitivity_tf.survey import driver as survey_driver
 
 flags.DEFINE_string("experiment", None, "One of: " + ", ".join(EXPERIMENTS) + ", or all "
                     "(several: comma-separated).")
@@ -61,11 +62,7 @@ flags.DEFINE_string("docs_dir", None, "Also copy the PNG figures and claims.md h
 flags.DEFINE_bool("progress", True, "Show survey progress.")
 flags.DEFINE_bool("dry_run", False, "Print the networks and evaluations the experiments need "
                   "and their estimated time (from runs recorded here); train nothing.")
-flags.DEFINE_float("worker_grace_secs", 30.0, "Chief: how long to wait for workers to be told "
-                   "to stop once every job is done.")
-flags.DEFINE_float("chief_timeout_secs", 300.0, "Worker: how long to wait for a (lost) chief.")
-flags.DEFINE_float("reassign_after_secs", 180.0, "Chief: hand a job out again once its "
-                   "worker sent no heartbeat for this long (presumed lost).")
+survey_driver.define_distributed_flags("job", "every job is done", "a (lost) chief")
 FLAGS = flags.FLAGS
 
 

@@ -62,11 +62,7 @@ flags.DEFINE_bool("dry_run", False, "Print the networks and evaluations the stud
                   "their estimated time (from runs recorded here); train nothing.")
 flags.DEFINE_bool("retry_failed", True, "Rerun trials whose row says 'failed' (the default: "
                   "a failure is not a result; --noretry_failed keeps their rows).")
-flags.DEFINE_float("worker_grace_secs", 30.0, "Chief: how long to wait for workers to be told "
-                   "to stop once every trial has a row.")
-flags.DEFINE_float("chief_timeout_secs", 300.0, "Worker: how long to wait for the chief.")
-flags.DEFINE_float("reassign_after_secs", 180.0, "Chief: hand a trial out again once its "
-                   "worker sent no heartbeat for this long (presumed lost).")
+driver.define_distributed_flags("trial", "every trial has a row", "the chief")
 FLAGS = flags.FLAGS
 
 

@@ -85,6 +85,18 @@ class Progress:
       print(self.line(), file=self.stream, flush=True)
 
 
+def define_distributed_flags(unit: str, done: str, chief_waits_for: str) -> None:
+  """The chief/worker flags that bin/survey and bin/reproduce share (``unit``: what is handed
+  out, "trial" or "job"; ``done``: when the chief may stop its workers)."""
+  from absl import flags
+  flags.DEFINE_float("worker_grace_secs", 30.0, "Chief: how long to wait for workers to be "
+                     f"told to stop once {done}.")
+  flags.DEFINE_float("chief_timeout_secs", 300.0,
+                     f"Worker: how long to wait for {chief_waits_for}.")
+  flags.DEFINE_float("reassign_after_secs", 180.0, f"Chief: hand a {unit} out again once its "
+                     "worker sent no heartbeat for this long (presumed lost).")
+
+
 def study_identity(study: Dict[str, Any]) -> str:
   """What chief and workers of one survey must agree on: the study (not where each
   machine keeps its data)."""
