@@ -182,21 +182,10 @@ def survey_args(results_dir, *extra, config="survey_default"):
 class DistributedSurveyTest(Processes):
 
   def test_restarted_chief_resumes_and_workers_reconnect(self):
-    try:
-      self._restarted_chief_scenario(self.dir / "survey")
-    except AssertionError as first:
-      # Known flake (1 failure in 2 full runs on 2026-11-30, cause not yet found; issue 12
-      # stays open for it): one retry from scratch on a fresh directory and port, so the
-      # failure is still reported when it happens twice in a row.
-      print(f"first attempt failed, retrying once: {str(first)[:2000]}")
-      for proc, _ in self.procs:
-        if proc.poll() is None:
-          proc.kill()
-        proc.wait()
-      self.port = free_port()
-      self._restarted_chief_scenario(self.dir / "survey_retry")
-
-  def _restarted_chief_scenario(self, d):
+    # The chief is killed as soon as a row appears, often while the worker that wrote it is
+    # in the middle of a call to it; such a call is sent again (tuner._Client._call; this
+    # failed in 1 of 2 full runs before, tests/test_survey.py ChiefLostMidCallTest pins it).
+    d = self.dir / "survey"
     args = survey_args(d, "--config.num_models=6", "--worker_grace_secs=20",
                        "--chief_timeout_secs=240")
     chief = self.start("survey", "chief", *args)
@@ -204,7 +193,7 @@ class DistributedSurveyTest(Processes):
     table = d / "table"
     wait_for(lambda: table.is_dir() and len(list(table.glob("*.parquet"))) >= 2, 600,
              "two rows")
-    os.kill(chief.pid, signal.SIGKILL)  # workers are inside their next networks
+    os.kill(chief.pid, signal.SIGKILL)  # a worker may be in a call, the other in a network
     chief.wait(timeout=30)
     time.sleep(2)
     chief = self.start("survey", "chief", *args)

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from unittest import mock
 
@@ -199,6 +200,82 @@ class OracleTest(tf.test.TestCase):
       tuner.check_identity(mine, tuner.identity("survey a on mnist", dict(x=2)))
     with self.assertRaisesRegex(tuner.IdentityError, "the chief at .* runs survey b on cifar10"):
       tuner.check_identity(mine, tuner.identity("survey b on cifar10", dict(x=1)))
+
+
+DYING_CHIEF = """
+import sys, time
+from sensitivity_tf.survey import tuner
+class Hanging(tuner.JobOracle):
+  def create_trial(self, tuner_id):
+    print("in create_trial", flush=True)
+    time.sleep(600)  # killed while the worker's call is in flight
+chief = tuner.Chief(tuner.identity("test", 1), sys.argv[1])
+chief.oracle.__class__ = Hanging
+with chief:
+  print("serving", flush=True)
+  time.sleep(600)
+"""
+
+
+class ChiefLostMidCallTest(tf.test.TestCase):
+  """A chief SIGKILLed while a worker's call is in flight (the restarted-chief flake of
+  tests/test_distributed.py): the worker's call fails at once with UNAVAILABLE; it must be
+  sent again, and answered by the restarted chief, not end the worker."""
+
+  def test_call_in_flight_when_the_chief_dies_is_answered_by_the_next_chief(self):
+    with socket.socket() as s:
+      s.bind(("127.0.0.1", 0))
+      port = str(s.getsockname()[1])
+    env = dict(KERASTUNER_TUNER_ID="worker0", KERASTUNER_ORACLE_IP="127.0.0.1",
+               KERASTUNER_ORACLE_PORT=port)
+    with tempfile.TemporaryDirectory() as d, mock.patch.dict(os.environ, env):
+      dying = subprocess.Popen([sys.executable, "-c", DYING_CHIEF, d], cwd=REPO,
+                               env=dict(os.environ, PYTHONPATH=str(REPO)),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+      try:
+        self.assertEqual(dying.stdout.readline().strip(), "serving")
+        client = tuner._Client(timeout_secs=120)
+        answer = {}
+
+        def ask():
+          try:
+            answer["trial"] = client.create_trial("worker0")
+          except Exception as e:  # pylint: disable=broad-except
+            answer["error"] = e
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        self.assertEqual(dying.stdout.readline().strip(), "in create_trial")
+        dying.kill()  # the call is in flight
+        dying.wait(timeout=30)
+        time.sleep(2.0)  # the call was lost; the worker must not give up
+        self.assertTrue(asking.is_alive(), answer)
+        job = jobs.Job("k0", dict(kind=jobs.NETWORK, folder="net"))  # not done: no run yet
+        with tuner.Chief(tuner.identity("test", 1), d) as chief:  # the restarted chief
+          chief.oracle.submit([job])
+          asking.join(timeout=60)
+          self.assertNotIn("error", answer)
+          trial = answer["trial"]
+          self.assertEqual(jobs.Job.from_json(trial.hyperparameters.values[tuner.JOB]).key,
+                           "k0")
+          self.assertEqual(client.create_trial("worker0").trial_id, trial.trial_id)  # again
+      finally:
+        if dying.poll() is None:
+          dying.kill()
+        dying.wait()
+
+  def test_a_chief_that_stays_away_still_ends_the_worker_with_one_line(self):
+    with socket.socket() as s:
+      s.bind(("127.0.0.1", 0))
+      port = str(s.getsockname()[1])
+    env = dict(KERASTUNER_TUNER_ID="worker0", KERASTUNER_ORACLE_IP="127.0.0.1",
+               KERASTUNER_ORACLE_PORT=port)
+    with mock.patch.dict(os.environ, env):
+      start = time.monotonic()
+      with self.assertRaisesRegex(tuner.ChiefUnreachableError,
+                                  r"no keras-tuner chief answered at 127\.0\.0\.1:\d+ within 2 s"):
+        tuner._Client(timeout_secs=2).create_trial("worker0")
+      self.assertBetween(time.monotonic() - start, 1.5, 30)
 
 
 class CostTest(tf.test.TestCase):

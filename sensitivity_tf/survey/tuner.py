@@ -27,8 +27,9 @@ How the usual distributed faults are handled:
   keeps who holds which job in ``<results_dir>/chief.json``: a restarted chief accepts the
   heartbeats and results of trials an earlier chief handed out, never hands a job that is
   still running out again, and resumes from the tables (done jobs are never redone).
-  Workers wait up to ``chief_timeout_secs`` for a lost chief to come back, then exit with
-  one line saying to restart them.
+  Workers wait up to ``chief_timeout_secs`` for a lost chief to come back (also when it
+  died in the middle of a call: the call is sent again), then exit with one line saying
+  to restart them.
 * keras-tuner's own pitfalls are avoided: no RandomSearch draws (jobs are handed out in
   order), no trial files or checkpoints (the run directories hold everything; the tables
   are the truth), no ``max_consecutive_failed_trials`` (a failed trial is a row with status
@@ -60,6 +61,7 @@ JOB = "job"            # the job a trial runs (`jobs.Job.to_json`)
 STATE_FILE = "chief.json"
 REASSIGN_AFTER_SECS = 180.0
 HEARTBEAT_SECS = 15.0
+RETRY_SECS = 1.0  # between calls to a lost chief
 Status = trial_module.TrialStatus
 
 
@@ -264,14 +266,29 @@ class _Client(oracle_client.OracleClient):
     self.timeout_secs = timeout_secs
 
   def _call(self, method, request):
+    """One call, sent again until ``timeout_secs`` have passed if the chief is lost.
+
+    ``wait_for_ready`` only waits for a chief that is not there yet: a chief that dies while
+    a call is in flight fails it at once (UNAVAILABLE, within 0.1 s on loopback), which
+    used to end the worker just when a restarted chief would have answered. Sending a call
+    again is safe, since each is idempotent for `JobOracle`: ``create_trial`` gives a worker
+    back the job it holds (also from an earlier chief, through ``chief.json``), a second
+    ``end_trial`` of a trial is ignored, ``update_trial`` is a heartbeat.
+    """
     import grpc
-    try:
-      return method(request, wait_for_ready=True, timeout=self.timeout_secs)
-    except grpc.RpcError as e:
-      raise ChiefUnreachableError(
-          f"no keras-tuner chief answered at {chief_address()} within "
-          f"{self.timeout_secs:g} s ({e.code().name}); start it (KERASTUNER_TUNER_ID=chief), "
-          "check KERASTUNER_ORACLE_IP/PORT, and restart this worker") from None
+    deadline = time.monotonic() + self.timeout_secs
+    while True:
+      try:
+        return method(request, wait_for_ready=True,
+                      timeout=max(deadline - time.monotonic(), 0.01))
+      except grpc.RpcError as e:
+        code = e.code()
+      if code != grpc.StatusCode.UNAVAILABLE or time.monotonic() >= deadline:
+        raise ChiefUnreachableError(
+            f"no keras-tuner chief answered at {chief_address()} within "
+            f"{self.timeout_secs:g} s ({code.name}); start it (KERASTUNER_TUNER_ID=chief), "
+            "check KERASTUNER_ORACLE_IP/PORT, and restart this worker")
+      time.sleep(min(RETRY_SECS, max(deadline - time.monotonic(), 0.0)))
 
   def get_space(self):
     from keras_tuner.src import protos
