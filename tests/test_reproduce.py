@@ -7,11 +7,13 @@ import pathlib
 import tempfile
 from unittest import mock
 
+import numpy as np
+import pandas as pd
 import tensorflow as tf
 
 from sensitivity_tf import train_run
 from sensitivity_tf import cli
-from sensitivity_tf.reproduce import claims, driver
+from sensitivity_tf.reproduce import claims, driver, export
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
 from conftest import REPO, assert_one_line_error, run_bin
@@ -83,6 +85,41 @@ class ExperimentsTest(tf.test.TestCase):
     self.assertTrue(all(after[k] > before[k] for k in before))  # redrawn
 
 
+class ExportTest(tf.test.TestCase):
+  """--docs_dir mirrors the workspace: figures, the report, claims.json, survey tables as CSV."""
+
+  def test_export_mirrors_figures_claims_and_tables(self):
+    with tempfile.TemporaryDirectory() as d:
+      root, docs = pathlib.Path(d, "ws"), pathlib.Path(d, "docs")
+      (root / "figures").mkdir(parents=True)
+      (root / "figures" / "capacity_mnist.png").write_bytes(b"png")
+      (root / "figures" / "capacity_mnist.pdf").write_bytes(b"pdf")
+      (root / "claims.md").write_text("# report\n")
+      (root / "claims.json").write_text('{"claims": []}')
+      table = root / "mnist" / "studies" / "default-abc" / "table"
+      table.mkdir(parents=True)
+      rows = pd.DataFrame(dict(trial_key=["b", "a"], trial_index=[1, 0], gap=[0.5, float("nan")],
+                               run_dir=["runs/b", "runs/a"]))
+      rows.iloc[:1].to_parquet(table / "b.parquet")
+      rows.iloc[1:].to_parquet(table / "a.parquet")
+      docs.mkdir()
+      (docs / "stale_figure.png").write_bytes(b"old")         # an earlier export's
+      (docs / "tables" / "cifar10").mkdir(parents=True)
+      (docs / "tables" / "cifar10" / "default-old.csv").write_text("x\n1\n")
+      (docs / "method.md").write_text("kept")                  # not ours: untouched
+      written = export.export(root, docs)
+      self.assertCountEqual(written, ["capacity_mnist.png", "claims.md", "claims.json",
+                                      "tables/mnist/default-abc.csv"])
+      csv = pd.read_csv(docs / "tables" / "mnist" / "default-abc.csv")
+      self.assertEqual(list(csv.trial_key), ["a", "b"])          # by trial index
+      self.assertTrue(np.isnan(csv.gap[0]))
+      self.assertEqual(csv.gap[1], 0.5)
+      self.assertFalse((docs / "stale_figure.png").exists())
+      self.assertFalse((docs / "tables" / "cifar10" / "default-old.csv").exists())
+      self.assertFalse((docs / "capacity_mnist.pdf").exists())  # PNGs only
+      self.assertEqual((docs / "method.md").read_text(), "kept")
+
+
 class BinReproduceTest(tf.test.TestCase):
 
   def test_quick_run_and_bad_flags(self):
@@ -97,6 +134,8 @@ class BinReproduceTest(tf.test.TestCase):
       self.assertEqual([(r["dataset"], r["n"]) for r in rows], [("fashion_mnist", 3)])
       self.assertTrue(os.path.isfile(os.path.join(d, "docs", "regions_fashion_mnist.png")))
       self.assertIn("## C5: ", pathlib.Path(d, "docs", "claims.md").read_text())
+      self.assertEqual(json.loads(pathlib.Path(d, "docs", "claims.json").read_text())["claims"],
+                       json.loads(pathlib.Path(d, "claims.json").read_text())["claims"])
       self.assertTrue(os.path.isfile(os.path.join(d, "claims.md")))
       # A changed --config field trains a new network beside the old run, which stays as it was.
       networks = pathlib.Path(d, "fashion_mnist", "networks")

@@ -22,7 +22,9 @@ estimate of the time from wall times recorded by earlier runs on this machine; i
 
 Writes, under --results_dir (default results/reproduce/<preset>): figures/<experiment>*.png
 and .pdf, claims.md and claims.json (every claim's statistic, n, verdict and rule), and the
-surveys and networks behind them. --docs_dir also copies the PNGs and claims.md there.
+surveys and networks behind them. --docs_dir publishes the PNGs, claims.md, claims.json
+and every survey table as CSV there (a mirror: files of an earlier export that are no
+longer produced are removed).
 
 Distributed (keras-tuner's chief/worker mode, as bin/survey): the same command once with
 KERASTUNER_TUNER_ID=chief and once per worker (worker0, worker1, ...), all with
@@ -36,7 +38,6 @@ Bad flags stop with a one-line error and exit status 2.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
@@ -45,6 +46,7 @@ from ml_collections import config_flags
 
 from sensitivity_tf import config_files
 from sensitivity_tf.reproduce import driver
+from sensitivity_tf.reproduce import export
 from sensitivity_tf.reproduce import plan
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.survey import driver as survey_driver
@@ -58,7 +60,8 @@ flags.DEFINE_string("preset", "small", "tiny | small | paper (quick = tiny).")
 flags.DEFINE_string("dataset", None, "Restrict to these datasets (comma-separated).")
 flags.DEFINE_string("data_dir", None, "Local data (directory or file; see sensitivity_tf.data).")
 flags.DEFINE_string("results_dir", None, "Workspace (default results/reproduce/<preset>).")
-flags.DEFINE_string("docs_dir", None, "Also copy the PNG figures and claims.md here.")
+flags.DEFINE_string("docs_dir", None, "Also publish the results here: PNG figures, claims.md, "
+                    "claims.json and every survey table as CSV (reproduce/export.py).")
 flags.DEFINE_bool("progress", True, "Show survey progress.")
 flags.DEFINE_bool("dry_run", False, "Print the networks and evaluations the experiments need "
                   "and their estimated time (from runs recorded here); train nothing.")
@@ -116,10 +119,9 @@ def main(argv: list) -> None:
     return
   ws = done["workspace"]
   if FLAGS.docs_dir:
-    os.makedirs(FLAGS.docs_dir, exist_ok=True)
-    for png in sorted((ws.root / "figures").glob("*.png")):
-      shutil.copy(png, FLAGS.docs_dir)
-    shutil.copy(ws.root / "claims.md", FLAGS.docs_dir)
+    written = export.export(ws.root, FLAGS.docs_dir)
+    print(f"published {len(written)} files to {FLAGS.docs_dir} (figures, claims.md, "
+          "claims.json, tables/<dataset>/<study>.csv)")
   print(f"figures: {ws.root / 'figures'}; report: {ws.root / 'claims.md'}")
 
 
