@@ -16,13 +16,18 @@ from matplotlib import ticker  # noqa: E402
 DPI = 100
 
 
+MIN_WIDTH = 6.0  # inches: a one-column figure (one dataset) still fits its titles
+
+
 def subplots(rows: int, cols: int, width: float = 4.2, height: float = 3.4):
-  fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+  fig, axes = plt.subplots(rows, cols, figsize=(max(width * cols, MIN_WIDTH), height * rows),
+                           squeeze=False)
   return fig, axes
 
 
 def title(fig, experiment: str, dataset: str, networks: str, preset: str) -> None:
-  fig.suptitle(f"{experiment}: {dataset}, {networks}, {preset} preset", fontsize=11)
+  text = f"{experiment}: {dataset}, {networks}, {preset} preset"
+  fig.suptitle(textwrap.fill(text, int(fig.get_figwidth() * 12)), fontsize=11)
 
 
 def paper_note(ax, text: str, source: str = "paper") -> None:
