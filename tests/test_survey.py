@@ -222,12 +222,17 @@ class ChiefLostMidCallTest(tf.test.TestCase):
   tests/test_distributed.py): the worker's call fails at once with UNAVAILABLE; it must be
   sent again, and answered by the restarted chief, not end the worker."""
 
-  def test_call_in_flight_when_the_chief_dies_is_answered_by_the_next_chief(self):
+  @staticmethod
+  def worker_env():
+    """worker0's keras-tuner variables, pointing at a free loopback port."""
     with socket.socket() as s:
       s.bind(("127.0.0.1", 0))
       port = str(s.getsockname()[1])
-    env = dict(KERASTUNER_TUNER_ID="worker0", KERASTUNER_ORACLE_IP="127.0.0.1",
-               KERASTUNER_ORACLE_PORT=port)
+    return dict(KERASTUNER_TUNER_ID="worker0", KERASTUNER_ORACLE_IP="127.0.0.1",
+                KERASTUNER_ORACLE_PORT=port)
+
+  def test_call_in_flight_when_the_chief_dies_is_answered_by_the_next_chief(self):
+    env = self.worker_env()
     with tempfile.TemporaryDirectory() as d, mock.patch.dict(os.environ, env):
       dying = subprocess.Popen([sys.executable, "-c", DYING_CHIEF, d], cwd=REPO,
                                env=dict(os.environ, PYTHONPATH=str(REPO)),
@@ -265,11 +270,7 @@ class ChiefLostMidCallTest(tf.test.TestCase):
         dying.wait()
 
   def test_a_chief_that_stays_away_still_ends_the_worker_with_one_line(self):
-    with socket.socket() as s:
-      s.bind(("127.0.0.1", 0))
-      port = str(s.getsockname()[1])
-    env = dict(KERASTUNER_TUNER_ID="worker0", KERASTUNER_ORACLE_IP="127.0.0.1",
-               KERASTUNER_ORACLE_PORT=port)
+    env = self.worker_env()
     with mock.patch.dict(os.environ, env):
       start = time.monotonic()
       with self.assertRaisesRegex(tuner.ChiefUnreachableError,
