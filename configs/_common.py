@@ -208,8 +208,11 @@ def experiment(name: str, preset: str) -> ml_collections.ConfigDict:
   if name == "correlation":
     cfg.update(grid=grid_study(preset), grid_datasets=datasets[:1])
   if name == "factors":
+    # `factors`: which factor studies to run and judge, in this order (comma-separated);
+    # all four by default. Fewer (say --config.factors=random_labels) run only those, and C13
+    # then pools only their pairs, which its report names.
     cfg.update(pairs={f: pairs_study(f, preset) for f in design_lib.FACTORS},
-               growth=SIZES[preset]["pair_growth"])
+               factors=",".join(design_lib.FACTORS), growth=SIZES[preset]["pair_growth"])
   if name == "trajectories":
     cfg.update(network=dict(TRAJECTORY_NETWORK[preset], stop_rule="budget"),
                evaluation=TRAJECTORY_EVALUATION[preset])

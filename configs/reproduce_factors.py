@@ -1,6 +1,9 @@
 """Reproduce the paper's factors experiment (docs/method.md §5).
 
 Command:   bin/reproduce --experiment=factors --preset=small [--data_dir=DATA_DIR]
+           One factor, or some, in a given order (C13 then pools only their pairs and says so):
+           bin/reproduce --config=configs/reproduce_factors.py --preset=small \
+             --config.factors=random_labels,nonlinearity
 Trains:    the four `pairs_<factor>` studies per dataset: 20 pairs each at the small preset,
            grown by 10 up to 30 until 20 are fair (both partners at 100%), more pairs drawn
            from the same space; both partners train the same 3,000-step budget.

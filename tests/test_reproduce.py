@@ -4,6 +4,7 @@ and redrawing without retraining."""
 import json
 import os
 import pathlib
+import re
 import tempfile
 from unittest import mock
 
@@ -122,6 +123,17 @@ class ExportTest(tf.test.TestCase):
 
 class BinReproduceTest(tf.test.TestCase):
 
+  def test_dry_run_of_chosen_factors_counts_only_their_studies(self):
+    with tempfile.TemporaryDirectory() as d:
+      proc = run_bin("reproduce", "--config=configs/reproduce_factors.py", "--preset=tiny",
+                     "--config.factors=nonlinearity,random_labels", f"--results_dir={d}",
+                     "--dry_run")
+      self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+      studies = re.findall(r"study (pairs_\w+) on fashion_mnist", proc.stdout)
+      self.assertEqual(studies, ["pairs_nonlinearity", "pairs_random_labels"])
+      self.assertIn("total: 24 networks", proc.stdout)  # 2 studies x at most 6 pairs
+      self.assertEqual(os.listdir(d), [])  # a dry run trains and writes nothing
+
   def test_quick_run_and_bad_flags(self):
     with tempfile.TemporaryDirectory() as d:
       # --config names the experiment's file; its fields take overrides (1 slice: 3 anchors)
@@ -159,6 +171,9 @@ class BinReproduceTest(tf.test.TestCase):
                            (["--config=configs/nope.py"], "No such file or directory"),
                            (["--config=configs/reproduce_regions.py", "--config.nosuch=1"],
                             "the config has no field 'nosuch'"),
+                           (["--config=configs/reproduce_factors.py",
+                             "--config.factors=random_labels,colour"],
+                            "factors='random_labels,colour' is invalid; allowed: distinct"),
                            (["--config=configs/reproduce_regions.py", "--experiment=points"],
                             "contradicts --config"),
                            ([], "--experiment is required")):

@@ -10,6 +10,8 @@ import tensorflow as tf
 from absl.testing import parameterized
 from scipy import stats as scipy_stats
 
+from conftest import REPO
+from sensitivity_tf import cli, train_config
 from sensitivity_tf.reproduce import claims, statistics
 from sensitivity_tf.reproduce.experiments import (capacity, correlation, factors, points,
                                                   regions, trajectories)
@@ -254,6 +256,30 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
       verdicts = {r.claim: r.verdict for r in factors.analyze_dataset("mnist", data)}
       self.assertEqual(set(verdicts), {"C8", "C9", "C10", "C11", "C13"})
       self.assertEqual(set(verdicts.values()), {expected}, verdicts)
+
+  def test_a_subset_of_factors_is_judged_alone_and_c13_names_what_it_pools(self):
+    rows = factors.analyze_dataset("mnist", {"nonlinearity": self.pairs(30, 1.0),
+                                             "random_labels": self.pairs(30, 1.0, seed=2)})
+    self.assertEqual([r.claim for r in rows], ["C11", "C8", "C13"])
+    self.assertEqual(rows[-1].n, 60)
+    self.assertIn("pooled over nonlinearity, random labels; only 2 of the 4 factors were run",
+                  rows[-1].statistic)
+    self.assertEqual(rows[-1].values["factors"], ["nonlinearity", "random_labels"])
+    every = factors.analyze_dataset("mnist", {f: self.pairs(30, 1.0) for f in factors.VARIANTS})
+    self.assertNotIn("only", every[-1].statistic)
+
+  def test_chosen_factors_from_the_config(self):
+    common = cli.load_config_module(str(REPO / "configs" / "_common.py"))
+    cfg = common.experiment("factors", "tiny")
+    self.assertEqual(factors.chosen(cfg), list(factors.VARIANTS))  # the paper's order
+    cfg.factors = " full_batch,random_labels"
+    self.assertEqual(factors.chosen(cfg), ["full_batch", "random_labels"])
+    for value in ("colour", "full_batch,full_batch", "", "random_labels,"):
+      cfg.factors = value
+      with self.assertRaisesRegex(train_config.ConfigError,
+                                  f"factors={value!r} is invalid; allowed: distinct factors "
+                                  "separated by commas, from augmentation, full_batch"):
+        factors.chosen(cfg)
 
   def trajectory_tables(self, random_norm, anchor_norm, different_extra):
     rows_j, rows_t = [], []

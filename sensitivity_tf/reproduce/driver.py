@@ -55,7 +55,10 @@ def validate_config(cfg) -> None:
   from sensitivity_tf.reproduce import studies
   from sensitivity_tf.survey import study as study_lib
   surveys = [cfg[k] for k in ("survey", "grid") if k in cfg]
-  surveys += list(cfg.pairs.values()) if "pairs" in cfg else []
+  if "pairs" in cfg:
+    from sensitivity_tf.reproduce.experiments import factors
+    factors.chosen(cfg)
+    surveys += list(cfg.pairs.values())
   for survey in surveys:  # each on every dataset the experiment runs
     for d in cfg.datasets:
       study_lib.validate(studies.on_dataset(survey, d))

@@ -141,20 +141,35 @@ def analyze_dataset(dataset, by_factor):
   share = _same_sign_share(pd.concat(list(fair_pairs.values()), ignore_index=True))
   old = _same_sign_share(pd.concat(list(by_factor.values()), ignore_index=True))
   dropped = sum(len(p) for p in by_factor.values()) - sum(len(p) for p in fair_pairs.values())
+  pooled = ", ".join(f.replace("_", " ") for f in by_factor)
+  subset = "" if len(by_factor) == len(FACTOR_CLAIMS) else (
+      f"; only {len(by_factor)} of the {len(FACTOR_CLAIMS)} factors were run")
   results.append(claims_lib.ClaimResult(
-      "C13", dataset, f"share of fair pairs where Δgap and Δ‖J‖ agree in sign {share.text()}; "
-      f"{dropped} pairs dropped (a partner short of 100%), ties (Δ = 0) left out",
-      share.as_dict(), share.n, "pairs",
+      "C13", dataset, f"share of fair pairs where Δgap and Δ‖J‖ agree in sign {share.text()}, "
+      f"pooled over {pooled}{subset}; {dropped} pairs dropped (a partner short of 100%), "
+      "ties (Δ = 0) left out", dict(share.as_dict(), factors=list(by_factor)), share.n, "pairs",
       claims_lib.verdict(claims_lib.above(share, 0.5), share.n, "pairs"), f"{NAME}_{dataset}",
       "factors that hurt generalization raise sensitivity",
       claims_lib.verdict(claims_lib.above(old, 0.5), old.n, "pairs")))
   return results
 
 
+def chosen(cfg) -> list:
+  """The factors ``cfg.factors`` names (comma-separated, in that order), each one of
+  ``cfg.pairs``; a one-line ConfigError otherwise."""
+  from sensitivity_tf import train_config
+  names = [f.strip() for f in str(cfg.get("factors", ",".join(cfg.pairs))).split(",")]
+  if any(f not in cfg.pairs for f in names) or len(set(names)) != len(names):
+    raise train_config.ConfigError(
+        f"factors={cfg.factors!r} is invalid; allowed: distinct factors separated by commas, "
+        f"from {', '.join(cfg.pairs)}")
+  return names
+
+
 def run(cfg, ws):
   results = []
   for dataset in cfg.datasets:
-    by_factor = {f: paired(studies.grown_pairs(ws, cfg, f, dataset)) for f in cfg.pairs}
+    by_factor = {f: paired(studies.grown_pairs(ws, cfg, f, dataset)) for f in chosen(cfg)}
     results.extend(analyze_dataset(dataset, by_factor))
     draw(by_factor, ws.figure(NAME, dataset), dataset, cfg.preset)
   return results, []
