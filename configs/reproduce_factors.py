@@ -7,20 +7,28 @@ Command:   bin/reproduce --experiment=factors --preset=small [--data_dir=DATA_DI
 Trains:    the four `pairs_<factor>` studies per dataset: 20 pairs each at the small preset,
            grown by 10 up to 30 until 20 are fair (both partners at 100%), more pairs drawn
            from the same space; both partners train the same 3,000-step budget.
-Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
-           replaced by the rerun]
-           small, measured on this project's 2-core machine (2026-11-27): 41.4 min from
-           scratch: 4 paired studies x 20 pairs x 3 datasets = 480 networks (CIFAR-10: 21.9 min
-           of it).
-Result:    [old protocol, as above]
-           figures/factors_<dataset>.png|pdf; on the small preset (20 pairs per factor)
-           C8 (random labels raise ‖J‖) holds on Fashion-MNIST (share above 0.75 [0.53, 0.89])
-              and MNIST (0.80 [0.58, 0.92]), not on CIFAR-10 (0.30 [0.15, 0.52]);
-           C9 (augmentation lowers gap, ‖J‖ and transitions) does not hold on any: the gap
-              drops (0.80-0.95 of pairs) but ‖J‖ and transitions do not;
-           C10 (full batch raises ‖J‖ and gap) holds on CIFAR-10 only;
-           C11 (ReLU lowest) holds on MNIST only;
-           C13 (Δgap and Δ‖J‖ agree) holds on all three: 0.69, 0.68, 0.80 of pairs.
+Runtime:   small, under the budget protocol, measured on this project's 2-core machine
+           (2026-11-30, a day it ran TensorFlow 2.9x slower than 2026-11-27): MNIST, all four
+           studies grew to their cap of 30 pairs: 240 networks, 32.7 + 26.9 + 24.0 + 22.4
+           min of network time (augmentation, full batch, nonlinearity, random labels),
+           106 min wall (--dry_run had estimated at most 114);
+           Fashion-MNIST and CIFAR-10 not yet rerun.
+           Old protocol (networks stopped at their first fit, 2026-11-27): 41.4 min from
+           scratch for 4 studies x 20 pairs x 3 datasets = 480 networks.
+Result:    figures/factors_<dataset>.png|pdf. Small preset, budget protocol, MNIST, verdicts
+           on fair pairs (both partners at 100%):
+           C8 (random labels raise ‖J‖) holds: ‖J‖ higher with random labels in all 19 fair
+              pairs (1.00 [0.83, 1.00]); mean random-label gap 0.892 (paper ≈ 0.9);
+           C9 (augmentation lowers gap, ‖J‖ and transitions) does not hold: 12 fair pairs,
+              the gap drops in all (1.00 [0.76, 1.00]) but ‖J‖ only in 0.67 [0.39, 0.86]
+              and transitions rise (0.17 [0.05, 0.45] of pairs higher without augmentation);
+           C10 (full batch raises ‖J‖ and gap) holds: 22 fair pairs, ‖J‖ 0.95 [0.78, 0.99],
+              gap 0.86 [0.67, 0.95] (small effects: median Δgap 0.004);
+           C11 (ReLU lowest) holds: 22 fair pairs, ‖J‖ 0.73 [0.52, 0.87], gap 0.86
+              [0.67, 0.95]; at 100%: ReLU 26/30, hard tanh 9/10, ReLU6 7/9, hard sigmoid 6/11;
+           C13 (Δgap and Δ‖J‖ agree) holds: 0.85 [0.76, 0.92] of 75 fair pairs.
+           Old protocol, 20 pairs per factor, all pairs: C8 held on Fashion-MNIST and MNIST,
+           not CIFAR-10; C9 on none; C10 on CIFAR-10 only; C11 on MNIST only; C13 on all three.
 Quick:     bin/reproduce --experiment=factors --preset=tiny   (under a minute; for tests)
 """
 
