@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sensitivity_tf import train_config
 from sensitivity_tf import training
 from sensitivity_tf.data import registry
 from sensitivity_tf.reproduce import claims as claims_lib
@@ -157,11 +158,11 @@ def analyze_dataset(dataset, by_factor):
 def chosen(cfg) -> list:
   """The factors ``cfg.factors`` names (comma-separated, in that order), each one of
   ``cfg.pairs``; a one-line ConfigError otherwise."""
-  from sensitivity_tf import train_config
-  names = [f.strip() for f in str(cfg.get("factors", ",".join(cfg.pairs))).split(",")]
+  value = str(cfg.get("factors", ",".join(cfg.pairs)))
+  names = [f.strip() for f in value.split(",")]
   if any(f not in cfg.pairs for f in names) or len(set(names)) != len(names):
     raise train_config.ConfigError(
-        f"factors={cfg.factors!r} is invalid; allowed: distinct factors separated by commas, "
+        f"factors={value!r} is invalid; allowed: distinct factors separated by commas, "
         f"from {', '.join(cfg.pairs)}")
   return names
 
