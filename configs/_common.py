@@ -87,7 +87,9 @@ EVALUATION = {
 
 # Survey sizes: the random survey starts at num_models and grows by `step` until
 # `min_converged` networks reached 100% or `max_models`; factor studies likewise until
-# `min_fair` fair pairs (both partners at 100%) or `max_pairs`.
+# `min_fair` fair pairs (both partners at 100%) or `max_pairs`. The targets are also what a
+# verdict needs (issue 9): a claim on fewer networks at 100% than `min_converged`, or on fewer
+# fair pairs than `min_fair`, is "not enough data" (`sensitivity_tf.reproduce.claims.needs`).
 SIZES = {
     "tiny": dict(num_models=6, growth=dict(min_converged=4, max_models=12, step=6),
                  num_pairs=3, pair_growth=dict(min_fair=2, max_pairs=6, step=3),

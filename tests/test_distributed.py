@@ -95,6 +95,7 @@ class DistributedReproduceTest(Processes):
                   proc.stdout)
     self.assertIn("network regions on fashion_mnist: 1 network, 0 done, 1 to train\n", proc.stdout)
     self.assertIn("total: 13 networks, 13 still to train, 12 evaluations", proc.stdout)
+    self.assertIn("(1 study and 1 single network)", proc.stdout)
     self.assertFalse(root.exists())
     chief = self.start("reproduce", "chief", *args)
     workers = [self.start("reproduce", f"worker{i}", *args, "--noprogress") for i in range(2)]

@@ -132,6 +132,7 @@ class BinReproduceTest(tf.test.TestCase):
       studies = re.findall(r"study (pairs_\w+) on fashion_mnist", proc.stdout)
       self.assertEqual(studies, ["pairs_nonlinearity", "pairs_random_labels"])
       self.assertIn("total: 24 networks", proc.stdout)  # 2 studies x at most 6 pairs
+      self.assertIn("(2 studies and 0 single networks)", proc.stdout)  # counted apart
       self.assertEqual(os.listdir(d), [])  # a dry run trains and writes nothing
 
   def test_quick_run_and_bad_flags(self):

@@ -257,6 +257,30 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
       self.assertEqual(set(verdicts), {"C8", "C9", "C10", "C11", "C13"})
       self.assertEqual(set(verdicts.values()), {expected}, verdicts)
 
+  def test_a_verdict_needs_the_presets_target_of_fair_pairs(self):
+    # 19 clear fair pairs against a target of 20: no verdict, though the old rule (10) gives
+    # one; at 20 the same pairs are judged. C13 needs the target in its pool.
+    for n, expected in ((19, claims.NO_DATA), (20, claims.HOLDS)):
+      rows = {r.claim: r for r in factors.analyze_dataset(
+          "mnist", {"random_labels": self.pairs(n, 1.0)}, needed=20)}
+      self.assertEqual((rows["C8"].verdict, rows["C13"].verdict), (expected, expected), n)
+      self.assertEqual(rows["C8"].old_verdict, claims.HOLDS)
+      self.assertEqual(rows["C8"].needed, 20)
+    report = claims.markdown([rows["C8"].as_dict()], "small")
+    self.assertIn("| 20 pairs (20 needed) |", report)
+    # Below MIN_N the floor still applies, whatever the target.
+    self.assertEqual(claims.needs("pairs", 2), claims.MIN_N["pairs"])
+
+  def test_survey_claims_need_the_presets_target_of_networks_at_100(self):
+    frame = survey_frame(60, False)
+    frame["generalization_gap"] = -np.log10(frame.num_weights)  # C1 holds
+    for n, expected in ((29, claims.NO_DATA), (30, claims.HOLDS)):
+      c1, _ = capacity.analyze_dataset("d", frame.iloc[:n], 500, 0, needed=30)
+      self.assertEqual(c1.verdict, expected, n)
+      (c6, _), _ = correlation.analyze_dataset("d", survey_frame(n, True), 500, 0, needed=30)
+      self.assertEqual(c6.verdict, expected, n)
+      self.assertEqual(c6.needed, 30)
+
   def test_a_subset_of_factors_is_judged_alone_and_c13_names_what_it_pools(self):
     rows = factors.analyze_dataset("mnist", {"nonlinearity": self.pairs(30, 1.0),
                                              "random_labels": self.pairs(30, 1.0, seed=2)})

@@ -107,6 +107,14 @@ def plan(configs: Dict[str, object], root, data_dir: Optional[str] = None
   return ws
 
 
+def _counted(needs: Dict[str, cost.Need]) -> str:
+  """'2 studies and 1 single network': what the folders planned hold, counted apart."""
+  singles = sum("/networks/" in folder for folder in needs)
+  studies = len(needs) - singles
+  return (f"{studies} {'study' if studies == 1 else 'studies'} and {singles} single "
+          f"{'network' if singles == 1 else 'networks'}")
+
+
 def summary(configs: Dict[str, object], root, data_dir: Optional[str] = None,
             search=()) -> str:
   """The dry-run text for a reproduction: needs, totals, estimate (see `survey.cost`)."""
@@ -114,5 +122,5 @@ def summary(configs: Dict[str, object], root, data_dir: Optional[str] = None,
   needs = list(ws.needs.values())
   recorded = cost.Recorded.find([root, *search])
   header = (f"dry run: {', '.join(configs)} at preset {ws.preset} in {ws.root} "
-            f"({len(needs)} studies and single networks)")
+            f"({_counted(ws.needs)})")
   return "\n".join([header, cost.summary(needs, recorded), *ws.notes])

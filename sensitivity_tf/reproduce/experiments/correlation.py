@@ -48,10 +48,11 @@ TRANSITIONS = {"per test point": lambda f: f.test_point_transitions_mean,
                "per hidden unit": transitions_per_unit}
 
 
-def analyze_dataset(dataset, conv, num_bootstrap, seed):
+def analyze_dataset(dataset, conv, num_bootstrap, seed, needed=0):
   """C6 on all networks at 100% and on the true-label ones alone; the correlations of
   log10 ‖J‖ and of both transition measures with the gap, and their partial rank
-  correlations with the gap given the number of weights (the size confound)."""
+  correlations with the gap given the number of weights (the size confound). Each C6
+  verdict needs ``needed`` networks (the preset's survey target, `claims.needs`)."""
   gap = conv.generalization_gap
   log_j = np.log10(conv.jacobian_test_mean)
   jac = statistics.correlations(log_j, gap, num_bootstrap, seed)
@@ -73,14 +74,15 @@ def analyze_dataset(dataset, conv, num_bootstrap, seed):
     rows.append(claims_lib.ClaimResult(
         "C6", name, f"log10 ‖J‖ vs gap: {_corr_text(est)}",
         {k: v.as_dict() for k, v in est.items()}, n, "networks",
-        claims_lib.verdict(all(claims_lib.above(v, 0) for v in est.values()), n, "networks"),
-        NAME, PAPER[1]))
+        claims_lib.verdict(all(claims_lib.above(v, 0) for v in est.values()), n, "networks",
+                           needed), NAME, PAPER[1], needed=needed))
   return rows, dict(jac=jac, trans=trans, partial=partial, n=len(conv))
 
 
-def c7_results(panels: dict) -> list:
+def c7_results(panels: dict, needed: int = 0) -> list:
   """C7 under the new rule, once per transition measure; the per-test-point row also
-  carries the old rule's verdict. ``panels``: dataset -> `analyze_dataset`'s second value."""
+  carries the old rule's verdict. ``panels``: dataset -> `analyze_dataset`'s second value;
+  a verdict needs ``needed`` networks on every dataset (the old rule's, `claims.MIN_N`)."""
   out = []
   n_min = min((p["n"] for p in panels.values()), default=0)
   rho_j = {d: p["jac"]["spearman"] for d, p in panels.items()}
@@ -107,8 +109,9 @@ def c7_results(panels: dict) -> list:
         {d: dict(transitions=rho_t[d].as_dict(), jacobian=rho_j[d].as_dict(),
                  partial={k: v.as_dict() for k, v in panels[d]["partial"].items()})
          for d in panels}, n_min, "networks",
-        claims_lib.verdict(condition, n_min, "networks"), NAME,
-        "transitions correlate with the gap, but less consistently than ‖J‖", old))
+        claims_lib.verdict(condition, n_min, "networks", needed), NAME,
+        "transitions correlate with the gap, but less consistently than ‖J‖", old,
+        needed=needed))
   return out
 
 
@@ -133,7 +136,8 @@ def run(cfg, ws):
   panels = {}
   for dataset in cfg.datasets:
     rows, conv = studies.converged_survey(ws, cfg, dataset)
-    c6_rows, panel = analyze_dataset(dataset, conv, cfg.num_bootstrap, cfg.seed)
+    c6_rows, panel = analyze_dataset(dataset, conv, cfg.num_bootstrap, cfg.seed,
+                                     cfg.growth.min_converged)
     results.extend(c6_rows)
     panels[dataset] = dict(panel, conv=conv, total=len(rows))
     # Beyond the paper: τ on the random survey (Ψ refused there), Ψ on the grid study.
@@ -147,7 +151,7 @@ def run(cfg, ws):
       extras.append(dict(dataset=dataset, population="factorial grid study, all networks",
                          n=len(ok), kendall=kendall_table(ok), psi=psi_table(ok, factors)))
   results.append(c6_across(results))
-  results.extend(c7_results(panels))
+  results.extend(c7_results(panels, cfg.growth.min_converged))
   draw(panels, ws.figure(NAME), cfg.preset)
   return results, extras
 

@@ -105,9 +105,11 @@ def _same_sign_share(pairs: pd.DataFrame) -> statistics.Estimate:
                                       int(keep.sum()))
 
 
-def analyze_dataset(dataset, by_factor):
+def analyze_dataset(dataset, by_factor, needed=0):
   """C8-C11 per factor and C13 pooled, on fair pairs with ties left out; each row also
-  carries the old rule's verdict (all complete pairs, ties counted against)."""
+  carries the old rule's verdict (all complete pairs, ties counted against). A verdict needs
+  ``needed`` fair pairs (the preset's target, `claims.needs`; C13 in its pool); the old
+  rule's verdict needs `claims.MIN_N` pairs, as before."""
   results = []
   fair_pairs = {}
   for factor, pairs in by_factor.items():
@@ -136,8 +138,8 @@ def analyze_dataset(dataset, by_factor):
     old_verdict = claims_lib.verdict(all(claims_lib.above(old[q], 0.5) for q in about),
                                      len(pairs), "pairs")
     results.append(claims_lib.ClaimResult(claim, dataset, text, values, n, "pairs",
-                                          claims_lib.verdict(condition, n, "pairs"),
-                                          f"{NAME}_{dataset}", paper, old_verdict))
+                                          claims_lib.verdict(condition, n, "pairs", needed),
+                                          f"{NAME}_{dataset}", paper, old_verdict, needed))
   # C13: pooled over factors, same sign of Δgap and Δ‖J‖.
   share = _same_sign_share(pd.concat(list(fair_pairs.values()), ignore_index=True))
   old = _same_sign_share(pd.concat(list(by_factor.values()), ignore_index=True))
@@ -149,9 +151,9 @@ def analyze_dataset(dataset, by_factor):
       "C13", dataset, f"share of fair pairs where Δgap and Δ‖J‖ agree in sign {share.text()}, "
       f"pooled over {pooled}{subset}; {dropped} pairs dropped (a partner short of 100%), "
       "ties (Δ = 0) left out", dict(share.as_dict(), factors=list(by_factor)), share.n, "pairs",
-      claims_lib.verdict(claims_lib.above(share, 0.5), share.n, "pairs"), f"{NAME}_{dataset}",
-      "factors that hurt generalization raise sensitivity",
-      claims_lib.verdict(claims_lib.above(old, 0.5), old.n, "pairs")))
+      claims_lib.verdict(claims_lib.above(share, 0.5), share.n, "pairs", needed),
+      f"{NAME}_{dataset}", "factors that hurt generalization raise sensitivity",
+      claims_lib.verdict(claims_lib.above(old, 0.5), old.n, "pairs"), needed))
   return results
 
 
@@ -171,7 +173,7 @@ def run(cfg, ws):
   results = []
   for dataset in cfg.datasets:
     by_factor = {f: paired(studies.grown_pairs(ws, cfg, f, dataset)) for f in chosen(cfg)}
-    results.extend(analyze_dataset(dataset, by_factor))
+    results.extend(analyze_dataset(dataset, by_factor, cfg.growth.min_fair))
     draw(by_factor, ws.figure(NAME, dataset), dataset, cfg.preset)
   return results, []
 

@@ -43,7 +43,9 @@ def per_model(conv: pd.DataFrame, results_dir) -> pd.DataFrame:
                                     "run_dir"])
 
 
-def analyze_dataset(dataset, models, num_bootstrap, seed):
+def analyze_dataset(dataset, models, num_bootstrap, seed, needed=0):
+  """C12 over the per-model rows ``models`` (networks at 100%); a verdict needs ``needed``
+  of them (the preset's survey target, `claims.needs`)."""
   rho = statistics.mean_interval(models.spearman, num_bootstrap, seed)
   auc = statistics.mean_interval(models.auc_jacobian, num_bootstrap, seed)
   base = statistics.mean_interval(models.auc_confidence, num_bootstrap, seed)
@@ -60,7 +62,8 @@ def analyze_dataset(dataset, models, num_bootstrap, seed):
                                  auc_confidence=base.as_dict(), restatement=restate.as_dict(),
                                  beyond_confidence=beyond.as_dict()),
       n, "models", claims_lib.verdict(claims_lib.above(rho, 0) and claims_lib.above(auc, 0.5),
-                                      n, "models"), f"{NAME}_{dataset}", PAPER)
+                                      n, "models", needed), f"{NAME}_{dataset}", PAPER,
+      needed=needed)
 
 
 def run(cfg, ws):
@@ -68,7 +71,8 @@ def run(cfg, ws):
   for dataset in cfg.datasets:
     _, conv = studies.converged_survey(ws, cfg, dataset)
     models = per_model(conv, ws.study_dir(studies.on_dataset(cfg.survey, dataset)))
-    results.append(analyze_dataset(dataset, models, cfg.num_bootstrap, cfg.seed))
+    results.append(analyze_dataset(dataset, models, cfg.num_bootstrap, cfg.seed,
+                                   cfg.growth.min_converged))
     draw(models, ws.figure(NAME, dataset), dataset, cfg.preset)
   return results, []
 
