@@ -9,7 +9,8 @@ Runtime:   small, measured on this project's 2-core machine (2026-11-30), Fashio
            CIFAR-10 survey (up to 120 networks) was not rerun under the budget protocol yet.
 Result:    figures/correlation.png|pdf and the Kendall τ / granulated Ψ tables; small preset:
            C6 (‖J‖ correlates with the gap) holds on Fashion-MNIST (Spearman 0.66 [0.34, 0.89];
-              true-label networks alone 0.50 [0.14, 0.81]) and MNIST (0.58 [0.32, 0.79]; true
+              true-label networks alone 0.50 [0.14, 0.81], but 27 networks, fewer than
+              the 30 a verdict needs: not enough data) and MNIST (0.58 [0.32, 0.79]; true
               labels 0.42 [0.09, 0.68]); CIFAR-10 not rerun, CIFAR-100 has no offline copy;
            C7 (transitions correlate with the gap, less consistently than ‖J‖) does not hold:
               no transitions interval lies above 0 (Spearman per test point -0.51 [-0.72,
