@@ -153,6 +153,15 @@ def verdict(condition: bool, n: int, unit: str, needed: int = 0) -> str:
   return HOLDS if condition else FAILS
 
 
+def judged(claim: str, dataset: str, statistic: str, values: Dict, n: int, unit: str,
+           condition: bool, figure: str, paper: str = "", old_verdict: str = "",
+           needed: int = 0) -> ClaimResult:
+  """A `ClaimResult` whose verdict is `verdict` of ``condition`` on ``n`` ``unit``s, with
+  ``needed`` (the preset's target) given once for both the verdict and the report."""
+  return ClaimResult(claim, dataset, statistic, values, n, unit,
+                     verdict(condition, n, unit, needed), figure, paper, old_verdict, needed)
+
+
 def above(estimate, threshold: float) -> bool:
   return math.isfinite(estimate.low) and estimate.low > threshold
 

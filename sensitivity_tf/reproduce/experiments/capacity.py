@@ -24,17 +24,15 @@ def analyze_dataset(dataset, conv, num_bootstrap, seed, needed=0):
                                   conv.generalization_gap, num_bootstrap, seed)
   n = len(conv)
   return [
-      claims_lib.ClaimResult(
+      claims_lib.judged(
           "C1", dataset, f"Spearman ρ(number of weights, gap) {rho_size.text()}",
-          rho_size.as_dict(), n, "networks",
-          claims_lib.verdict(claims_lib.below(rho_size, 0.25), n, "networks", needed),
+          rho_size.as_dict(), n, "networks", claims_lib.below(rho_size, 0.25),
           f"{NAME}_{dataset}", PAPER, needed=needed),
-      claims_lib.ClaimResult(
+      claims_lib.judged(
           "C2", dataset, f"Spearman ρ(log10 final train loss, gap) {rho_loss.text()}",
           rho_loss.as_dict(), n, "networks",
-          claims_lib.verdict(claims_lib.above(rho_loss, -0.5) and claims_lib.below(rho_loss, 0.5),
-                             n, "networks", needed), f"{NAME}_{dataset}",
-          "no clear relation of train loss and gap", needed=needed),
+          claims_lib.above(rho_loss, -0.5) and claims_lib.below(rho_loss, 0.5),
+          f"{NAME}_{dataset}", "no clear relation of train loss and gap", needed=needed),
   ]
 
 

@@ -71,11 +71,10 @@ def analyze_dataset(dataset, conv, num_bootstrap, seed, needed=0):
                                                     true_labels.generalization_gap,
                                                     num_bootstrap, seed))):
     n = len(frame)
-    rows.append(claims_lib.ClaimResult(
+    rows.append(claims_lib.judged(
         "C6", name, f"log10 ‖J‖ vs gap: {_corr_text(est)}",
         {k: v.as_dict() for k, v in est.items()}, n, "networks",
-        claims_lib.verdict(all(claims_lib.above(v, 0) for v in est.values()), n, "networks",
-                           needed), NAME, PAPER[1], needed=needed))
+        all(claims_lib.above(v, 0) for v in est.values()), NAME, PAPER[1], needed=needed))
   return rows, dict(jac=jac, trans=trans, partial=partial, n=len(conv))
 
 
@@ -101,7 +100,7 @@ def c7_results(panels: dict, needed: int = 0) -> list:
       lower = all(rho_t[d].value < rho_j[d].value for d in panels)
       unstable = any(not (rho_t[d].low > 0 or rho_t[d].high < 0) for d in panels)
       old = claims_lib.verdict(lower or unstable, n_min, "networks")
-    out.append(claims_lib.ClaimResult(
+    out.append(claims_lib.judged(
         "C7", f"all datasets run, transitions {measure}",
         f"Spearman ρ(transitions {measure}, gap) vs ρ(log10 ‖J‖, gap): " + "; ".join(
             f"{d} {rho_t[d].text()} vs {rho_j[d].text()}" for d in panels)
@@ -109,8 +108,7 @@ def c7_results(panels: dict, needed: int = 0) -> list:
         f"‖J‖'s ρ larger on {larger_j}" + partial_text,
         {d: dict(transitions=rho_t[d].as_dict(), jacobian=rho_j[d].as_dict(),
                  partial={k: v.as_dict() for k, v in panels[d]["partial"].items()})
-         for d in panels}, n_min, "networks",
-        claims_lib.verdict(condition, n_min, "networks", needed), NAME,
+         for d in panels}, n_min, "networks", condition, NAME,
         "transitions correlate with the gap, but less consistently than ‖J‖", old,
         needed=needed))
   return out

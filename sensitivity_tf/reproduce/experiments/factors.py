@@ -137,9 +137,8 @@ def analyze_dataset(dataset, by_factor, needed=0):
     condition = all(claims_lib.above(shares[q], 0.5) for q in about)
     old_verdict = claims_lib.verdict(all(claims_lib.above(old[q], 0.5) for q in about),
                                      len(pairs), "pairs")
-    results.append(claims_lib.ClaimResult(claim, dataset, text, values, n, "pairs",
-                                          claims_lib.verdict(condition, n, "pairs", needed),
-                                          f"{NAME}_{dataset}", paper, old_verdict, needed))
+    results.append(claims_lib.judged(claim, dataset, text, values, n, "pairs", condition,
+                                     f"{NAME}_{dataset}", paper, old_verdict, needed))
   # C13: pooled over factors, same sign of Δgap and Δ‖J‖.
   share = _same_sign_share(pd.concat(list(fair_pairs.values()), ignore_index=True))
   old = _same_sign_share(pd.concat(list(by_factor.values()), ignore_index=True))
@@ -147,12 +146,12 @@ def analyze_dataset(dataset, by_factor, needed=0):
   pooled = ", ".join(f.replace("_", " ") for f in by_factor)
   subset = "" if len(by_factor) == len(FACTOR_CLAIMS) else (
       f"; only {len(by_factor)} of the {len(FACTOR_CLAIMS)} factors were run")
-  results.append(claims_lib.ClaimResult(
+  results.append(claims_lib.judged(
       "C13", dataset, f"share of fair pairs where Δgap and Δ‖J‖ agree in sign {share.text()}, "
       f"pooled over {pooled}{subset}; {dropped} pairs dropped (a partner short of 100%), "
       "ties (Δ = 0) left out", dict(share.as_dict(), factors=list(by_factor)), share.n, "pairs",
-      claims_lib.verdict(claims_lib.above(share, 0.5), share.n, "pairs", needed),
-      f"{NAME}_{dataset}", "factors that hurt generalization raise sensitivity",
+      claims_lib.above(share, 0.5), f"{NAME}_{dataset}",
+      "factors that hurt generalization raise sensitivity",
       claims_lib.verdict(claims_lib.above(old, 0.5), old.n, "pairs"), needed))
   return results
 

@@ -57,13 +57,12 @@ def analyze_dataset(dataset, models, num_bootstrap, seed, needed=0):
           f"{base.text()}; ‖J(x)‖ vs 1 − p_max Spearman {restate.text()} (how much ‖J‖ "
           f"restates confidence); beyond confidence, mean per-model partial ρ(‖J(x)‖, loss(x) "
           f"| p_max) {beyond.text()}")
-  return claims_lib.ClaimResult(
+  return claims_lib.judged(
       "C12", dataset, text, dict(spearman=rho.as_dict(), auc_jacobian=auc.as_dict(),
                                  auc_confidence=base.as_dict(), restatement=restate.as_dict(),
                                  beyond_confidence=beyond.as_dict()),
-      n, "models", claims_lib.verdict(claims_lib.above(rho, 0) and claims_lib.above(auc, 0.5),
-                                      n, "models", needed), f"{NAME}_{dataset}", PAPER,
-      needed=needed)
+      n, "models", claims_lib.above(rho, 0) and claims_lib.above(auc, 0.5),
+      f"{NAME}_{dataset}", PAPER, needed=needed)
 
 
 def run(cfg, ws):

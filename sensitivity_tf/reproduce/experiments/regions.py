@@ -62,12 +62,12 @@ def analyze_dataset(dataset, data):
   before = (data["near_before"] / data["avg_before"][:, None]).ravel()
   share = statistics.binomial_interval(int((after < 1).sum()), len(after))
   condition = claims_lib.above(share, 0.5) and float(np.mean(before)) >= 0.9
-  return claims_lib.ClaimResult(
+  return claims_lib.judged(
       "C5", dataset, f"near-anchor / disc code-change density: after training mean "
       f"{after.mean():.2f}, share of anchors below 1 {share.text()}; before training mean "
       f"{before.mean():.2f}", dict(after=after.tolist(), before=before.tolist(),
                                    share_below=share.as_dict()), len(after), "anchors",
-      claims_lib.verdict(condition, len(after), "anchors"), f"{NAME}_{dataset}", PAPER)
+      condition, f"{NAME}_{dataset}", PAPER)
 
 
 def run(cfg, ws):

@@ -46,23 +46,22 @@ def analyze_dataset(dataset, traj_j, traj_t, num_bootstrap, seed):
   density = {k: float(loops.loc[k].mean() / (2 * math.pi)) for k in trajectories_lib.KINDS}
   anchor_norm = float(anchors.jacobian_norm.mean())
   return [
-      claims_lib.ClaimResult(
+      claims_lib.judged(
           "C3", dataset, f"log10(mean ‖J‖ on random ellipses / mean ‖J‖ at training anchors) "
           f"{c3.text()} (random-ellipse mean {np.mean(random_means):.2e}, anchors "
           f"{anchor_norm:.2e})", dict(log10_ratio=c3.as_dict(),
                                       random_mean=float(np.mean(random_means)),
                                       anchor_mean=anchor_norm), n_ell, "ellipses",
-          claims_lib.verdict(claims_lib.above(c3, 1.0), n_ell, "ellipses"),
-          f"{NAME}_{dataset}", PAPER),
-      claims_lib.ClaimResult(
+          claims_lib.above(c3, 1.0), f"{NAME}_{dataset}", PAPER),
+      claims_lib.judged(
           "C4", dataset, f"different − same class: transitions per loop {d_trans.text(1)}, "
           f"mean log10 ‖J‖ {d_jac.text()}; densities per radian random "
           f"{density['random']:.1f}, different {density['different_class']:.1f}, same "
           f"{density['same_class']:.1f}", dict(transitions=d_trans.as_dict(),
                                                log10_jacobian=d_jac.as_dict(), density=density),
           min(d_trans.n, d_jac.n), "ellipses",
-          claims_lib.verdict(claims_lib.above(d_trans, 0) and claims_lib.above(d_jac, 0),
-                             min(d_trans.n, d_jac.n), "ellipses"), f"{NAME}_{dataset}", PAPER),
+          claims_lib.above(d_trans, 0) and claims_lib.above(d_jac, 0), f"{NAME}_{dataset}",
+          PAPER),
   ]
 
 
