@@ -64,6 +64,11 @@ class StatisticsTest(parameterized.TestCase, tf.test.TestCase):
     self.assertAllClose([est.low, est.high], [0.0, 0.2775], atol=1e-4)
     est = statistics.binomial_interval(15, 20)
     self.assertAllClose([est.low, est.high], [0.5313, 0.8881], atol=1e-4)
+    self.assertEqual(est.text(), "0.75 [0.53, 0.89]")
+    # No observations (a factor with no fair pair): no estimate, said in words, not as nan.
+    empty = statistics.binomial_interval(0, 0)
+    self.assertTrue(np.isnan(empty.value))
+    self.assertEqual(empty.text(), "none (0 observations)")
 
   def test_roc_auc_equals_pair_counting(self):
     rng = np.random.default_rng(1)

@@ -42,6 +42,10 @@ class Estimate:
     return dataclasses.asdict(self)
 
   def text(self, digits: int = 2) -> str:
+    """'0.75 [0.53, 0.89]'; with nothing to estimate from (n = 0), 'none (0 observations)'
+    rather than 'nan [nan, nan]'."""
+    if self.n == 0:
+      return "none (0 observations)"
     return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
 
