@@ -13,7 +13,8 @@ Runtime:   small, under the budget protocol, measured on this project's 2-core m
            min of network time (augmentation, full batch, nonlinearity, random labels),
            106 min wall (--dry_run had estimated at most 114); Fashion-MNIST, all four
            grew to 30 pairs: 240 networks, 29.0 + 25.0 + 23.4 + 19.3 min, 97 min wall in two
-           pieces of two factors (--config.factors); CIFAR-10 not yet rerun.
+           pieces of two factors (--config.factors); CIFAR-10, all four grew to 30 pairs:
+           240 networks, 26.0 + 14.9 + 15.5 + 13.6 min, about 70 min wall in three pieces.
            Old protocol (networks stopped at their first fit, 2026-11-27): 41.4 min from
            scratch for 4 studies x 20 pairs x 3 datasets = 480 networks.
 Result:    figures/factors_<dataset>.png|pdf. Small preset, budget protocol, MNIST, verdicts
@@ -32,7 +33,11 @@ Result:    figures/factors_<dataset>.png|pdf. Small preset, budget protocol, MNI
            Fashion-MNIST fits less often in the 3,000 steps: fair pairs random labels 15,
            augmentation 4, full batch 15, nonlinearity 17, so C8-C11 are not enough data
            there (shares 1.00, gap 1.00 / ‖J‖ 0.25, ‖J‖ 0.93 / gap 0.80, ‖J‖ 0.53 / gap
-           0.41); C13 holds, 0.78 [0.65, 0.88] of 51 fair pairs.
+           0.41); C13 holds, 0.78 [0.65, 0.88] of 51 fair pairs. CIFAR-10 (500 examples)
+           likewise: fair pairs random labels 11, augmentation 0 (no augmented network fit),
+           full batch 11, nonlinearity 12, so C8-C11 are not enough data (shares ‖J‖ 1.00,
+           none, ‖J‖ 1.00 / gap 0.82, ‖J‖ 0.75 / gap 0.42); C13 holds, 0.71 [0.54, 0.83]
+           of 34 fair pairs.
            Old protocol, 20 pairs per factor, all pairs: C8 held on Fashion-MNIST and MNIST,
            not CIFAR-10; C9 on none; C10 on CIFAR-10 only; C11 on MNIST only; C13 on all three.
 Quick:     bin/reproduce --experiment=factors --preset=tiny   (under a minute; for tests)
