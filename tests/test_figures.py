@@ -1,7 +1,11 @@
 """What every figure shares (sensitivity_tf/reproduce/figures.py): titles stay inside the figure
-whatever the number of panels (a reproduction restricted to one dataset draws one column)."""
+whatever the number of panels (a reproduction restricted to one dataset draws one column), and a
+figure legend sits in a band of its own, clear of the title, the panels and the caption."""
+
+from unittest import mock
 
 from absl.testing import parameterized
+import numpy as np
 import tensorflow as tf
 
 from sensitivity_tf.reproduce import figures
@@ -23,6 +27,39 @@ class TitleTest(parameterized.TestCase, tf.test.TestCase):
       self.assertGreaterEqual(extent.x0, box.x0 - 1, text.get_text())
       self.assertLessEqual(extent.x1, box.x1 + 1, text.get_text())
     self.assertGreaterEqual(fig.get_figwidth(), figures.MIN_WIDTH)
+
+
+
+class LegendTest(parameterized.TestCase, tf.test.TestCase):
+
+  @parameterized.parameters((3, 1), (3, 2), (3, 4), (1, 1), (1, 4))
+  def test_figure_legend_overlaps_no_title_panel_or_caption(self, rows, cols):
+    fig, axes = figures.subplots(rows, cols, width=3.2, height=3.0)
+    rng = np.random.default_rng(0)
+    for ax in axes.flat:
+      ax.scatter(*rng.uniform(size=(2, 20)), label="fair pair (both at 100%)")
+      ax.scatter(*rng.uniform(size=(2, 5)), marker="x", label="a partner short of 100% (not judged)")
+      ax.set_title("random labels (11 fair of 30 pairs)", fontsize=9)
+    figures.legend(axes[0, 0])
+    figures.paper_note(axes[0, 0], "most pairs above the diagonal; " * 6)
+    figures.title(fig, "factors", "cifar10", "120 pairs", "small")
+    # Lay out as save does, and keep the figure open to measure it; write nothing.
+    with mock.patch.object(fig, "savefig"), mock.patch.object(figures.plt, "close"):
+      figures.save(fig, self.get_temp_dir() + "/f")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    self.assertLen(fig.legends, 1)
+    self.assertEmpty([ax for ax in fig.axes if ax.get_legend() is not None])
+    legend = fig.legends[0].get_window_extent(renderer)
+    self.assertEqual([t.get_text() for t in fig.legends[0].get_texts()],
+                     ["fair pair (both at 100%)", "a partner short of 100% (not judged)"])
+    self.assertTrue(fig.bbox.contains(legend.x0, legend.y0) and
+                    fig.bbox.contains(legend.x1, legend.y1), legend)
+    others = [fig._suptitle.get_window_extent(renderer)]
+    others += [ax.get_tightbbox(renderer) for ax in fig.axes]
+    others += [t.get_window_extent(renderer) for t in fig.texts]
+    for other in others:
+      self.assertFalse(legend.overlaps(other), (legend, other))
 
 
 if __name__ == "__main__":

@@ -39,19 +39,23 @@ def paper_note(ax, text: str, source: str = "paper") -> None:
     notes.append((source, text))
 
 
-def _caption(fig) -> float:
-  """Adds the paper notes under the figure (made taller for them); returns the fraction
-  of the figure's height they take."""
+def _caption(fig) -> tuple:
+  """The paper notes as one caption, and the height (inches) it needs under the panels."""
   notes = fig.__dict__.get("_paper_notes", [])
   if not notes:
-    return 0.0
+    return "", 0.0
   caption = "\n".join(textwrap.fill(f"{source}: {n}", int(fig.get_figwidth() * 15))
                       for source, n in notes)
-  extra = 0.16 * (caption.count("\n") + 1) + 0.12  # inches
-  fig.set_figheight(fig.get_figheight() + extra)
-  fig.text(0.01, 0.06 / fig.get_figheight(), caption, fontsize=8, color="0.3", va="bottom",
-           ha="left")
-  return extra / fig.get_figheight()
+  return caption, 0.16 * (caption.count("\n") + 1) + 0.12
+
+
+def legend(ax) -> None:
+  """``ax``'s legend, drawn by ``save`` once for the whole figure, in one row of its own
+  between the title and the panels (inside a panel it would sit on points)."""
+  ax.figure.__dict__["_legend_axes"] = ax
+
+
+LEGEND_BAND = 0.15  # inches added above the panels for a figure legend (tight_layout pads the rest)
 
 
 def identity_line(ax) -> None:
@@ -87,13 +91,36 @@ def _tidy_log_axes(fig) -> None:
         axis.set_minor_formatter(labels)
 
 
+def _title_bottom(fig) -> float:
+  """How far the title's lower edge lies below the figure's top, in inches (0 without one)."""
+  if fig._suptitle is None:
+    return 0.0
+  extent = fig._suptitle.get_window_extent(fig.canvas.get_renderer())
+  return (fig.bbox.y1 - extent.y0) / fig.dpi
+
+
 def save(fig, path) -> list:
   """Writes ``path``.png and ``path``.pdf; returns both paths."""
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   _tidy_log_axes(fig)
-  bottom = _caption(fig)
-  fig.tight_layout(rect=(0, bottom, 1, 1 - 0.05 * (1 - bottom)))
+  # Laid out in inches: the title keeps 5% of the panels' height at the top (or what it
+  # needs, with a legend under it), a figure legend a band under the title, the caption a
+  # band at the bottom.
+  title_band = 0.05 * fig.get_figheight()
+  legend_axes = fig.__dict__.get("_legend_axes")
+  legend_band = LEGEND_BAND if legend_axes is not None else 0.0
+  caption, caption_band = _caption(fig)
+  fig.set_figheight(fig.get_figheight() + legend_band + caption_band)
+  height = fig.get_figheight()
+  if caption:
+    fig.text(0.01, 0.06 / height, caption, fontsize=8, color="0.3", va="bottom", ha="left")
+  if legend_axes is not None:
+    title_band = max(title_band, _title_bottom(fig) + 0.05)
+    handles, labels = legend_axes.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(handles), fontsize=7,
+               frameon=False, bbox_to_anchor=(0.5, 1 - title_band / height))
+  fig.tight_layout(rect=(0, caption_band / height, 1, 1 - (title_band + legend_band) / height))
   out = []
   for ext in ("png", "pdf"):
     target = path.with_suffix(f".{ext}")

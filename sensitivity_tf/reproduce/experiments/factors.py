@@ -201,7 +201,7 @@ def draw(by_factor, path, dataset, preset):
       if row == 0:
         ax.set_title(f"{factor.replace('_', ' ')} ({int(is_fair.sum())} fair of {len(pairs)} "
                      "pairs)", fontsize=9)
-  axes[0, 0].legend(fontsize=6, loc="upper left")
+  figures.legend(axes[0, 0])
   figures.paper_note(axes[0, 0], PAPER_RANGES)
   figures.title(fig, NAME, dataset, f"{sum(len(p) for p in by_factor.values())} pairs", preset)
   return figures.save(fig, path)
