@@ -123,15 +123,22 @@ class DataAndRunErrorsTest(tf.test.TestCase):
       self.assertIn("--overwrite", proc.stderr)
 
 
+DEFAULT_SIGINT_EXEC = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                       "os.execv(sys.executable, [sys.executable] + sys.argv[1:])")
+
+
 class ProcessErrorsTest(tf.test.TestCase):
 
   def test_ctrl_c_says_the_run_can_be_resumed(self):
     with tempfile.TemporaryDirectory() as d:
       out = os.path.join(d, "run")
       env = dict(os.environ, **{run_claim.HOLD_ENV: os.path.join(d, "never")})
+      # A shell's background job (`cmd &`, as CI may be started) inherits SIGINT ignored, and
+      # Python then never turns Ctrl-C into KeyboardInterrupt: restore the default first,
+      # as a terminal's foreground job has it, and exec the command.
       proc = subprocess.Popen(
-          [sys.executable, str(REPO / "bin" / "train"), "--dataset=mnist",
-           f"--data_dir={MNIST_NPZ}", "--train_subset=100", "--depth=1", "--width=8",
+          [sys.executable, "-c", DEFAULT_SIGINT_EXEC, str(REPO / "bin" / "train"),
+           "--dataset=mnist", f"--data_dir={MNIST_NPZ}", "--train_subset=100", "--depth=1", "--width=8",
            f"--output_dir={out}"], cwd=REPO, env=env, stdout=subprocess.PIPE,
           stderr=subprocess.PIPE, text=True)
       deadline = time.time() + 180
