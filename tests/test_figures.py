@@ -29,7 +29,6 @@ class TitleTest(parameterized.TestCase, tf.test.TestCase):
     self.assertGreaterEqual(fig.get_figwidth(), figures.MIN_WIDTH)
 
 
-
 class LegendTest(parameterized.TestCase, tf.test.TestCase):
 
   @parameterized.parameters((3, 1), (3, 2), (3, 4), (1, 1), (1, 4))
@@ -38,7 +37,8 @@ class LegendTest(parameterized.TestCase, tf.test.TestCase):
     rng = np.random.default_rng(0)
     for ax in axes.flat:
       ax.scatter(*rng.uniform(size=(2, 20)), label="fair pair (both at 100%)")
-      ax.scatter(*rng.uniform(size=(2, 5)), marker="x", label="a partner short of 100% (not judged)")
+      ax.scatter(*rng.uniform(size=(2, 5)), marker="x",
+                 label="a partner short of 100% (not judged)")
       ax.set_title("random labels (11 fair of 30 pairs)", fontsize=9)
     figures.legend(axes[0, 0])
     figures.paper_note(axes[0, 0], "most pairs above the diagonal; " * 6)

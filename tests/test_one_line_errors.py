@@ -138,8 +138,8 @@ class ProcessErrorsTest(tf.test.TestCase):
       # as a terminal's foreground job has it, and exec the command.
       proc = subprocess.Popen(
           [sys.executable, "-c", DEFAULT_SIGINT_EXEC, str(REPO / "bin" / "train"),
-           "--dataset=mnist", f"--data_dir={MNIST_NPZ}", "--train_subset=100", "--depth=1", "--width=8",
-           f"--output_dir={out}"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+           "--dataset=mnist", f"--data_dir={MNIST_NPZ}", "--train_subset=100", "--depth=1",
+           "--width=8", f"--output_dir={out}"], cwd=REPO, env=env, stdout=subprocess.PIPE,
           stderr=subprocess.PIPE, text=True)
       deadline = time.time() + 180
       while not pathlib.Path(out, run_claim.CLAIM).exists() and time.time() < deadline:
