@@ -3,11 +3,11 @@
 1. **GradientTape route vs JAX** on a small CNN (32x32x3 -> 3x3 conv, 32 channels, ReLU ->
    2x2 max pool -> 3x3 conv, 32 channels, ReLU -> 2x2 max pool -> dense 128, ReLU -> 10
    logits; Keras initialization, seed 0), the same weights loaded into both:
-   * ours: `sensitivity_tf.jacobian.JacobianNorm` (automatic route: ``gradient_tape``);
+   * ours: `sensitivity_tf.metrics.jacobian.JacobianNorm` (automatic route: ``gradient_tape``);
    * JAX: ``jit(vmap(‖jacrev(softmax∘f)(x)‖))`` with ``lax.conv_general_dilated`` and
      ``lax.reduce_window``, float32.
 2. **FC route vs GradientTape route** on the 784 -> 512 x 4 -> 10 ReLU MLP of
-   `sensitivity_tf.models` (the fast path must stay the faster one).
+   `sensitivity_tf.networks.models` (the fast path must stay the faster one).
 
 Inputs are uniform in [0, 1]. For each method: points per second (median over interleaved
 repeats, after a warm-up call that compiles) and the largest relative deviation from a
@@ -27,12 +27,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 # The test suite's float64 oracle and twin builder.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
-from sensitivity_tf import cli  # noqa: E402,F401  (quiet TensorFlow start-up)
+from sensitivity_tf.commands import cli  # noqa: E402,F401  (quiet TensorFlow start-up)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from sensitivity_tf import jacobian, models  # noqa: E402
+from sensitivity_tf.metrics import jacobian  # noqa: E402
+from sensitivity_tf.networks import models
 import keras_zoo  # noqa: E402
 import oracles  # noqa: E402
 

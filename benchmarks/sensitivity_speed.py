@@ -4,7 +4,7 @@ Jacobian norm ‖∂softmax(f(x))/∂x‖_F per point, exact, on two shapes (ran
 MNIST-shaped 784 -> 512 x 4 -> 10 ReLU on 1024 points, CIFAR-shaped 3072 -> 512 x 4 -> 100
 on 256 points. Methods:
 
-* ours: `sensitivity_tf.jacobian.JacobianNorm` (default settings);
+* ours: `sensitivity_tf.metrics.jacobian.JacobianNorm` (default settings);
 * TF ``batch_jacobian`` of the softmax output (float32), then the norm;
 * TF one gradient per class: K ``tape.gradient`` calls of Σ_b p_k(x_b), in one tf.function;
 * JAX ``vmap(jacrev)`` of softmax∘network on the same weights, jitted (skipped with a
@@ -31,12 +31,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 # The test suite's independent float64 oracle, for the accuracy column.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
-from sensitivity_tf import cli  # noqa: E402  (quiet TensorFlow start-up)
+from sensitivity_tf.commands import cli  # noqa: E402  (quiet TensorFlow start-up)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from sensitivity_tf import jacobian, models, trajectories, transitions  # noqa: E402
+from sensitivity_tf.metrics import jacobian  # noqa: E402
+from sensitivity_tf.networks import models
+from sensitivity_tf.metrics import trajectories
+from sensitivity_tf.metrics import transitions
 import oracles  # noqa: E402
 
 flags.DEFINE_integer("repeats", 5, "Interleaved repetitions.")

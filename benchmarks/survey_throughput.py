@@ -18,13 +18,14 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from sensitivity_tf import cli  # noqa: E402  (quiet TensorFlow start-up)
+from sensitivity_tf.commands import cli  # noqa: E402  (quiet TensorFlow start-up)
+from sensitivity_tf.commands import config_files
 import pandas as pd  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from sensitivity_tf.survey import driver  # noqa: E402
 
-common = cli.load_config_module(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+common = config_files.load_config_module(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                              "configs", "_common.py"))
 
 flags.DEFINE_integer("num_models", 24, "Networks to train.")

@@ -21,13 +21,15 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from sensitivity_tf import cli  # noqa: E402  (quiet TensorFlow start-up)
+from sensitivity_tf.commands import cli  # noqa: E402  (quiet TensorFlow start-up)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from sensitivity_tf import data, models, training  # noqa: E402
+from sensitivity_tf import data  # noqa: E402
+from sensitivity_tf.networks import models
+from sensitivity_tf.train import training
 
 flags.DEFINE_integer("repeats", 5, "Interleaved repetitions of each method.")
 flags.DEFINE_string("dataset", "fashion_mnist", "Dataset.")

@@ -2,7 +2,7 @@
 builders of every survey and experiment config (built directly, never patched afterwards).
 
 Not a config itself: ``configs/survey_*.py`` and ``configs/reproduce_*.py`` load it (through
-`sensitivity_tf.cli.load_config_module`) and return what it builds, so ``bin/survey
+`sensitivity_tf.commands.config_files.common`) and return what it builds, so ``bin/survey
 --config=configs/survey_default.py --preset=small --dataset=mnist`` and the survey inside
 ``bin/reproduce --experiment=correlation --preset=small`` are the same survey under the same
 name (``default``), trained into run directories named by the same hash of what defines

@@ -27,7 +27,7 @@ Result:    figures/correlation.png|pdf and the Kendall τ / granulated Ψ tables
 Quick:     bin/reproduce --experiment=correlation --preset=tiny   (under a minute; for tests)
 """
 
-from sensitivity_tf import config_files
+from sensitivity_tf.commands import config_files
 
 common = config_files.common()  # presets, training protocol, builders: configs/_common.py
 

@@ -43,7 +43,7 @@ Result:    figures/factors_<dataset>.png|pdf. Small preset, budget protocol, MNI
 Quick:     bin/reproduce --experiment=factors --preset=tiny   (under a minute; for tests)
 """
 
-from sensitivity_tf import config_files
+from sensitivity_tf.commands import config_files
 
 common = config_files.common()  # presets, training protocol, builders: configs/_common.py
 

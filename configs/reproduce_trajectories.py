@@ -20,7 +20,7 @@ Result:    figures/trajectories_<dataset>.png|pdf; on the small preset
 Quick:     bin/reproduce --experiment=trajectories --preset=tiny   (under a minute; for tests)
 """
 
-from sensitivity_tf import config_files
+from sensitivity_tf.commands import config_files
 
 common = config_files.common()  # presets, training protocol, builders: configs/_common.py
 

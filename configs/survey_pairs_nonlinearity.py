@@ -22,7 +22,7 @@ Protocol:  every network trains for the preset's budget of optimizer steps
            (stop_rule=budget; see configs/_common.py).
 """
 
-from sensitivity_tf import config_files
+from sensitivity_tf.commands import config_files
 
 common = config_files.common()  # presets, training protocol, builders: configs/_common.py
 

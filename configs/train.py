@@ -13,7 +13,7 @@ Result:    measured under the old rule (stop at the first fit), which it never m
 Quick:     bin/train --config=configs/train.py:quick  (2,000-example subset, 500 steps, ~10 s)
 """
 
-from sensitivity_tf import train_config
+from sensitivity_tf.train import train_config
 
 
 def get_config(arg=None):

@@ -8,9 +8,9 @@
 ``model`` is any Keras classifier (functional, Sequential or subclassed; logits or softmax
 output); ``x`` holds points as the model receives them (images stay images, or flat), ``y``
 integer labels. The routes are chosen automatically and recorded in each result's
-``settings`` (`sensitivity_tf.jacobian`, `sensitivity_tf.transitions`). For a whole
+``settings`` (`sensitivity_tf.metrics.jacobian`, `sensitivity_tf.metrics.transitions`). For a whole
 evaluation (tables of points and trajectories, a summary) see
-`sensitivity_tf.evaluation.evaluate` and ``bin/evaluate_sensitivity --model``.
+`sensitivity_tf.metrics.evaluation.evaluate` and ``bin/evaluate_sensitivity --model``.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from typing import List, Optional
 import keras
 import numpy as np
 
-from sensitivity_tf import jacobian
-from sensitivity_tf import trajectories
-from sensitivity_tf import transitions as transitions_lib
-from sensitivity_tf.trajectories import Ellipse
+from sensitivity_tf.metrics import jacobian
+from sensitivity_tf.metrics import trajectories
+from sensitivity_tf.metrics import transitions as transitions_lib
+from sensitivity_tf.metrics.trajectories import Ellipse
 
 
 def jacobian_norms(model: keras.Model, x, variant: str = "softmax",
                    **options) -> jacobian.JacobianNorms:
   """Exact per-point ‖J(x)‖_F (``.norms``, ``.log10_norms``; ``.mean_norm`` is the paper's
-  per-model number). ``options``: see `sensitivity_tf.jacobian.JacobianNorm`."""
+  per-model number). ``options``: see `sensitivity_tf.metrics.jacobian.JacobianNorm`."""
   return jacobian.JacobianNorm(model, variant=variant, **options)(x)
 
 

@@ -41,17 +41,20 @@ def synthetic_images(n, image_shape=(4, 4, 1), num_classes=3, seed=0):
 
 
 def tiny_dataset(n_train=60, n_test=30, image_shape=(4, 4, 1), num_classes=3, seed=0, **options):
+  from sensitivity_tf.data import preprocessing
   from sensitivity_tf.data import registry
   spec = registry.DatasetSpec("tiny", tuple(image_shape), num_classes, n_train, n_test, "tiny",
                               tuple(str(i) for i in range(num_classes)))
   train = synthetic_images(n_train, image_shape, num_classes, seed)
   test = synthetic_images(n_test, image_shape, num_classes, seed + 1)
-  return registry.preprocess(spec, train, test, "synthetic", **options)
+  return preprocessing.preprocess(spec, train, test, "synthetic", **options)
 
 
 def run_bin(name, *args, timeout=600):
-  """Runs bin/<name> in a subprocess from the repository root."""
-  env = dict(os.environ, PYTHONUNBUFFERED="1")
+  """Runs bin/<name> in a subprocess from the repository root, importing this checkout's
+  package (not whichever copy is installed)."""
+  env = dict(os.environ, PYTHONUNBUFFERED="1",
+             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
   return subprocess.run([sys.executable, str(REPO / "bin" / name), *args], capture_output=True,
                         text=True, timeout=timeout, env=env, cwd=REPO)
 

@@ -1,13 +1,13 @@
 """Independent float64 references for the sensitivity metrics, used only by the tests.
 
-Nothing here shares code with `sensitivity_tf.jacobian` or `sensitivity_tf.transitions`:
+Nothing here shares code with `sensitivity_tf.metrics.jacobian` or `sensitivity_tf.metrics.transitions`:
 the networks are re-evaluated from their weights in NumPy / float64 TensorFlow.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from sensitivity_tf import models
+from sensitivity_tf.networks import models
 
 NUMPY_FNS = {
     "relu": lambda z: np.maximum(z, 0),

@@ -7,17 +7,20 @@ import os
 import tempfile
 
 from conftest import REPO, assert_one_line_error, run_bin
-from sensitivity_tf import cli, config_files, train_config
+from sensitivity_tf.commands import cli
+from sensitivity_tf.commands import config_files
+from sensitivity_tf.train import train_config
 from sensitivity_tf.data import registry
-from sensitivity_tf.reproduce import driver
-from sensitivity_tf.survey import design, study
+from sensitivity_tf.reproduce import reproduction
+from sensitivity_tf.survey import design
+from sensitivity_tf.survey import study
 
 # configs/_common.py holds what the configs share; it is not a config itself.
 CONFIGS = sorted(p for p in (REPO / "configs").glob("*.py") if not p.name.startswith("_"))
 
 
 def validate_experiment(cfg):
-  driver.validate_config(cfg)  # every survey and network it names, on each of its datasets
+  reproduction.validate_config(cfg)  # every survey and network it names, on each of its datasets
   return cfg
 
 
@@ -47,7 +50,7 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
 
   @parameterized.named_parameters((p.stem, p) for p in CONFIGS)
   def test_builds_validates_and_documents(self, path):
-    module = cli.load_config_module(str(path))
+    module = config_files.load_config_module(str(path))
     for word in ("Command:", "Runtime:", "Result:", "Quick:"):
       self.assertIn(word, module.__doc__, f"{path.name}'s docstring lacks {word!r}")
     validate = validator_for(path)
@@ -62,7 +65,7 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
       module.get_config("no-such-mode")
 
   def test_every_network_of_the_small_preset_trains_past_the_first_fit(self):
-    common = cli.load_config_module(str(REPO / "configs" / "_common.py"))
+    common = config_files.load_config_module(str(REPO / "configs" / "_common.py"))
     for name in ("capacity", "correlation", "factors", "points", "regions", "trajectories"):
       cfg = common.experiment(name, "small")
       studies = [cfg[k] for k in ("survey", "grid") if k in cfg]
@@ -77,12 +80,12 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
         self.assertEqual(cfg.network.stop_rule, "budget", name)
 
   def test_the_survey_of_bin_survey_is_the_survey_of_bin_reproduce(self):
-    survey = cli.load_config_file(str(REPO / "configs" / "survey_default.py"), "small")
+    survey = config_files.load_config_file(str(REPO / "configs" / "survey_default.py"), "small")
     for name in ("capacity", "correlation", "points"):
-      inside = cli.load_config_file(str(REPO / "configs" / f"reproduce_{name}.py"), "small")
+      inside = config_files.load_config_file(str(REPO / "configs" / f"reproduce_{name}.py"), "small")
       self.assertEqual(inside.survey.to_dict(), survey.to_dict())
-    pairs = cli.load_config_file(str(REPO / "configs" / "survey_pairs_nonlinearity.py"), "small")
-    factors = cli.load_config_file(str(REPO / "configs" / "reproduce_factors.py"), "small")
+    pairs = config_files.load_config_file(str(REPO / "configs" / "survey_pairs_nonlinearity.py"), "small")
+    factors = config_files.load_config_file(str(REPO / "configs" / "reproduce_factors.py"), "small")
     self.assertEqual(factors.pairs.nonlinearity.to_dict(), pairs.to_dict())
 
 

@@ -14,7 +14,9 @@ from PIL import Image
 
 from conftest import MNIST_NPZ, synthetic_images
 from sensitivity_tf import data
-from sensitivity_tf.data import registry, validation
+from sensitivity_tf.data import registry
+from sensitivity_tf.data import sources
+from sensitivity_tf.data import validation
 
 
 def write_npz(path, shape=(8, 8), classes=4, n_train=40, n_test=20):
@@ -90,7 +92,7 @@ class OwnDataTest(tf.test.TestCase):
   def test_registered_names_unchanged(self):
     for name in registry.DATASETS:
       self.assertEqual(registry.check_name(name), name)
-    spec, train, _, source = registry.load_source("mnist", data_dir=str(MNIST_NPZ))
+    spec, train, _, source = sources.load_source("mnist", data_dir=str(MNIST_NPZ))
     self.assertIs(spec, registry.DATASETS["mnist"])
     self.assertEqual(train[0].shape, (60000, 28, 28, 1))
     self.assertEqual(source, f"npz:{MNIST_NPZ}")

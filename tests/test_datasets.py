@@ -15,7 +15,10 @@ from absl.testing import parameterized
 
 from conftest import CIFAR10_ARCHIVE, FASHION_DEBIAN, MNIST_NPZ
 from sensitivity_tf import data
-from sensitivity_tf.data import readers, registry
+from sensitivity_tf.data import readers
+from sensitivity_tf.data import preprocessing
+from sensitivity_tf.data import registry
+from sensitivity_tf.data import sources
 
 
 @functools.lru_cache(maxsize=None)
@@ -25,7 +28,7 @@ def fashion():
 
 @functools.lru_cache(maxsize=None)
 def cifar10_raw():
-  return registry.load_raw("cifar10", data_dir=str(CIFAR10_ARCHIVE))
+  return sources.load_raw("cifar10", data_dir=str(CIFAR10_ARCHIVE))
 
 
 class FashionMnistDebianTest(tf.test.TestCase):
@@ -65,11 +68,11 @@ class MnistNpzTest(tf.test.TestCase):
 
   def test_file_path_and_environment_variable(self):
     direct = data.load_raw("mnist", data_dir=str(MNIST_NPZ))
-    os.environ[registry.DATA_DIR_ENV] = str(MNIST_NPZ.parent)
+    os.environ[sources.DATA_DIR_ENV] = str(MNIST_NPZ.parent)
     try:
       via_env = data.load_raw("mnist")
     finally:
-      del os.environ[registry.DATA_DIR_ENV]
+      del os.environ[sources.DATA_DIR_ENV]
     np.testing.assert_array_equal(direct[1][1], via_env[1][1])
     self.assertEqual(via_env[2], f"npz:{MNIST_NPZ}")
 
@@ -140,7 +143,7 @@ class Cifar10ImageTreeTest(tf.test.TestCase):
     cached = list(readers.cache_dir().glob("image_tree_*.npz"))
     self.assertLen(cached, 1)
     start = time.time()
-    (x, _), _, _ = registry.load_raw("cifar10", data_dir=str(CIFAR10_ARCHIVE))
+    (x, _), _, _ = sources.load_raw("cifar10", data_dir=str(CIFAR10_ARCHIVE))
     self.assertLess(time.time() - start, 8.0)  # decoding all JPEGs takes ~11-25 s
     np.testing.assert_array_equal(x[:5], cifar10_raw()[0][0][:5])
 
@@ -176,13 +179,13 @@ class BadDataTest(parameterized.TestCase, tf.test.TestCase):
   def test_no_source_fails_fast_listing_what_was_tried(self):
     start = time.time()
     with tempfile.TemporaryDirectory() as d:
-      os.environ[registry.DATA_DIR_ENV] = d
+      os.environ[sources.DATA_DIR_ENV] = d
       try:
         with self.assertRaisesRegex(data.DataError, r"no source holds cifar100: tried .*"
                                     + f"{d}.*tfds:cifar100.*To fix: pass --data_dir") as cm:
           data.load_raw("cifar100", tfds_data_dir=d)
       finally:
-        del os.environ[registry.DATA_DIR_ENV]
+        del os.environ[sources.DATA_DIR_ENV]
     self.assertNotIn("\n", str(cm.exception))
     self.assertLess(time.time() - start, 20)
 
@@ -315,7 +318,7 @@ class BadDataTest(parameterized.TestCase, tf.test.TestCase):
     x, y = synthetic_images(10)
     spec = registry.DatasetSpec("tiny", (4, 4, 1), 3, 10, 10, "tiny", ("0", "1", "2"))
     with self.assertRaisesRegex(data.DataError, r"mine: y_train has 1 non-integer label"):
-      registry.preprocess(spec, (x, y + np.where(np.arange(10) == 2, 0.5, 0.0)), (x, y), "mine")
+      preprocessing.preprocess(spec, (x, y + np.where(np.arange(10) == 2, 0.5, 0.0)), (x, y), "mine")
 
   def test_cifar100_archive_is_not_taken_for_cifar10(self):
     with tempfile.TemporaryDirectory() as d:

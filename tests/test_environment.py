@@ -20,7 +20,7 @@ tf.config.list_physical_devices = lambda kind=None: (["gpu0", "gpu1"] if kind ==
 tf.config.experimental.set_memory_growth = lambda device, on: calls.append(
     (device, on, context.context()._context_handle is not None))
 tf.config.list_logical_devices = lambda kind=None: []  # no real GPU behind the fakes
-from sensitivity_tf import cli
+from sensitivity_tf.commands import cli
 print(calls)
 """
 

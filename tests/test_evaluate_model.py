@@ -15,7 +15,11 @@ import tensorflow as tf
 
 import keras_zoo
 from conftest import REPO, assert_one_line_error, run_bin
-from sensitivity_tf import data, evaluation, jacobian, run_dir
+from sensitivity_tf import data
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.store import evaluations
+from sensitivity_tf.metrics import jacobian
+from sensitivity_tf.store import run_dir
 from test_data_sources import write_npz, write_tree
 
 QUICK = ["--num_samples=96", "--bins=16", "--ellipses_per_kind=1",
@@ -99,7 +103,7 @@ class ForeignModelTest(tf.test.TestCase):
       settings = evaluation.EvaluationSettings(num_samples=96, bins=16, ellipses_per_kind=1,
                                                ellipse_jacobian_samples=12,
                                                test_point_ellipses=2)
-      summary = evaluation.evaluate_model_file(path, ds, d, settings)
+      summary = evaluations.evaluate_model_file(path, ds, d, settings)
       points = pd.read_parquet(pathlib.Path(d, "sensitivity", evaluation.POINTS))
     test = points[points.split == "test"]
     expected = jacobian.JacobianNorm(model)(ds.x_test).norms

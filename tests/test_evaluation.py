@@ -12,8 +12,15 @@ import pandas as pd
 import tensorflow as tf
 
 from conftest import tiny_dataset
-from sensitivity_tf import atomic, evaluation, jacobian, run_dir, train_config, train_run, transitions
-from sensitivity_tf.row_table import RowTable
+from sensitivity_tf.store import atomic
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.store import evaluations
+from sensitivity_tf.metrics import jacobian
+from sensitivity_tf.store import run_dir
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import train_run
+from sensitivity_tf.metrics import transitions
+from sensitivity_tf.store.row_table import RowTable
 from conftest import MNIST_NPZ, assert_one_line_error, run_bin
 
 SMALL = evaluation.EvaluationSettings(num_samples=384, bins=32, ellipses_per_kind=3,
@@ -38,7 +45,7 @@ class EvaluateRunTest(tf.test.TestCase):
     cls.tmp = tempfile.TemporaryDirectory()
     cls.run_directory, cls.ds = trained_run(os.path.join(cls.tmp.name, "run"))
     cls.table = RowTable(os.path.join(cls.tmp.name, "table"), evaluation.SUMMARY_SCHEMA)
-    cls.summary = evaluation.evaluate_run(cls.run_directory, SMALL, dataset=cls.ds, table=cls.table)
+    cls.summary = evaluations.evaluate_run(cls.run_directory, SMALL, dataset=cls.ds, table=cls.table)
 
   @classmethod
   def tearDownClass(cls):
@@ -67,7 +74,7 @@ class EvaluateRunTest(tf.test.TestCase):
   def test_test_point_transitions_match_direct_count(self):
     points = pd.read_parquet(self.run_directory.file("sensitivity") / evaluation.POINTS)
     rows = points[points.test_point_transitions.notna()]
-    from sensitivity_tf import trajectories
+    from sensitivity_tf.metrics import trajectories
     ellipses = trajectories.ellipses_through_test_points(self.ds.x_test, rows["index"].values,
                                                          SMALL.test_point_seed)
     counts = transitions.TransitionCounter(self.run_directory.load_model(), num_samples=384,
@@ -104,34 +111,34 @@ class EvaluateRunTest(tf.test.TestCase):
 
   def test_cached_unless_forced_or_settings_change(self):
     with mock.patch.object(evaluation, "evaluate") as never:
-      again = evaluation.evaluate_run(self.run_directory, SMALL, dataset=self.ds, table=self.table)
+      again = evaluations.evaluate_run(self.run_directory, SMALL, dataset=self.ds, table=self.table)
       never.assert_not_called()
     self.assertTrue(again["cached"])
     self.assertEqual(again["jacobian_test_mean"], self.summary["jacobian_test_mean"])
     with mock.patch.object(evaluation, "evaluate", wraps=evaluation.evaluate) as spy:
-      evaluation.evaluate_run(self.run_directory, SMALL, dataset=self.ds, force=True)
+      evaluations.evaluate_run(self.run_directory, SMALL, dataset=self.ds, force=True)
       other = evaluation.EvaluationSettings(**dict(vars(SMALL), bins=64))
-      evaluation.evaluate_run(self.run_directory, other, dataset=self.ds)
+      evaluations.evaluate_run(self.run_directory, other, dataset=self.ds)
       self.assertEqual(spy.call_count, 2)
-    evaluation.evaluate_run(self.run_directory, SMALL, dataset=self.ds)  # restore for other tests
+    evaluations.evaluate_run(self.run_directory, SMALL, dataset=self.ds)  # restore for other tests
 
   def test_interrupted_evaluation_leaves_previous_tables_whole(self):
     with tempfile.TemporaryDirectory() as d:
       run, ds = trained_run(os.path.join(d, "run"))
-      evaluation.evaluate_run(run, SMALL, dataset=ds)
+      evaluations.evaluate_run(run, SMALL, dataset=ds)
       before = {p.name: p.read_bytes() for p in run.file("sensitivity").iterdir()}
       other = evaluation.EvaluationSettings(**dict(vars(SMALL), point_seed=5, test_points=10))
       # Killed after the new points table is written, before the summary.
       with mock.patch.object(atomic, "write_json",
                              side_effect=KeyboardInterrupt("killed")):
         with self.assertRaises(KeyboardInterrupt):
-          evaluation.evaluate_run(run, other, dataset=ds)
+          evaluations.evaluate_run(run, other, dataset=ds)
       after = {p.name: p.read_bytes() for p in run.file("sensitivity").iterdir()}
       self.assertEqual(after, before)  # the previous evaluation, whole
       self.assertEqual([p.name for p in run.path.iterdir() if p.name.startswith(".tmp")], [])
-      self.assertIsNone(evaluation._cached(run, other))
-      self.assertIsNotNone(evaluation._cached(run, SMALL))
-      again = evaluation.evaluate_run(run, other, dataset=ds)
+      self.assertIsNone(evaluations._cached(run, other))
+      self.assertIsNotNone(evaluations._cached(run, SMALL))
+      again = evaluations.evaluate_run(run, other, dataset=ds)
       self.assertFalse(again["cached"])
       self.assertLen(pd.read_parquet(run.file("sensitivity") / evaluation.POINTS), 20)
 

@@ -5,7 +5,9 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 import oracles
-from sensitivity_tf import jacobian, models, nonlinearities
+from sensitivity_tf.metrics import jacobian
+from sensitivity_tf.networks import models
+from sensitivity_tf.networks import nonlinearities
 
 # (depth, width, input_dim, classes): depth 0, Gram route (width < d), direct (width >= d).
 SHAPES = [(0, 1, 7, 3), (1, 5, 12, 4), (2, 16, 30, 10), (3, 9, 6, 5), (4, 32, 20, 3)]

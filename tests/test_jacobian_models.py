@@ -8,7 +8,8 @@ from absl.testing import parameterized
 
 import keras_zoo
 import oracles
-from sensitivity_tf import classifier, jacobian
+from sensitivity_tf.networks import classifier
+from sensitivity_tf.metrics import jacobian
 
 RTOL = 1e-5  # float32 network and gradients, float64 contraction
 

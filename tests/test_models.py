@@ -11,7 +11,8 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from oracles import NUMPY_FNS
-from sensitivity_tf import models, nonlinearities
+from sensitivity_tf.networks import models
+from sensitivity_tf.networks import nonlinearities
 
 class ModelTest(parameterized.TestCase, tf.test.TestCase):
 

@@ -17,7 +17,10 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from conftest import MNIST_NPZ, REPO, assert_one_line_error, run_bin
-from sensitivity_tf import run_claim, run_dir, train_config, train_run
+from sensitivity_tf.store import run_claim
+from sensitivity_tf.store import run_dir
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import train_run
 
 EVAL = ["--test_points=30", "--num_samples=96", "--bins=16", "--ellipses_per_kind=1",
         "--ellipse_jacobian_samples=12", "--test_point_ellipses=2"]

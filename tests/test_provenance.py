@@ -11,13 +11,13 @@ import tempfile
 import tensorflow as tf
 
 from conftest import MNIST_NPZ, REPO
-from sensitivity_tf import environment
-from sensitivity_tf.data import registry
+from sensitivity_tf.store import environment
+from sensitivity_tf.data import preprocessing
 from sensitivity_tf.reproduce import claims as claims_lib
-from sensitivity_tf.reproduce import driver
+from sensitivity_tf.reproduce import reproduction
 from sensitivity_tf.reproduce.workspace import Workspace
 
-_PRINT_CODE_VERSION = ("import json; from sensitivity_tf import environment; "
+_PRINT_CODE_VERSION = ("import json; from sensitivity_tf.store import environment; "
                        "print(json.dumps(environment.code_version()))")
 
 
@@ -76,7 +76,7 @@ class DataProvenanceTest(tf.test.TestCase):
   def test_fingerprint_is_the_one_runs_record(self):
     provenance = environment.data_provenance("mnist", str(MNIST_NPZ))
     self.assertEqual(provenance["source"], "npz:mnist.npz")
-    dataset = registry.load("mnist", str(MNIST_NPZ), train_subset=100)
+    dataset = preprocessing.load("mnist", str(MNIST_NPZ), train_subset=100)
     self.assertEqual(provenance["fingerprint"], dataset.fingerprint)
     self.assertLen(provenance["fingerprint"], 16)
     missing = environment.data_provenance("mnist", "/nonexistent/mnist.npz")
@@ -89,7 +89,7 @@ class DataProvenanceTest(tf.test.TestCase):
       result = claims_lib.ClaimResult("C1", "mnist", "Spearman ρ -0.5 [-0.8, -0.1]",
                                       {"rho": -0.5}, 12, "networks", "holds", "capacity_mnist")
       claims_lib.write_results(ws.path("claims", "capacity.json"), [result])
-      driver.write_report(ws)
+      reproduction.write_report(ws)
       text = (root / "claims.md").read_text()
       report = json.loads((root / "claims.json").read_text())
     fingerprint = environment.data_provenance("mnist", str(MNIST_NPZ))["fingerprint"]

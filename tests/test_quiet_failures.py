@@ -12,7 +12,12 @@ import pandas as pd
 import tensorflow as tf
 
 from conftest import tiny_dataset
-from sensitivity_tf import config_files, evaluation, run_dir, train_config, train_run
+from sensitivity_tf.commands import config_files
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.store import evaluations
+from sensitivity_tf.store import run_dir
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import train_run
 from sensitivity_tf.survey import driver
 
 SMALL = evaluation.EvaluationSettings(num_samples=96, bins=16, ellipses_per_kind=1,
@@ -42,7 +47,7 @@ class QuietFailuresTest(tf.test.TestCase):
       metrics = train_run.train(config(nonlinearity="tanh"), d, dataset=ds, log=lambda *_: None)
       self.assertEqual(metrics["stop_reason"], "diverged")
       run = run_dir.RunDirectory(d)
-      summary = evaluation.evaluate_run(run, SMALL, dataset=ds)
+      summary = evaluations.evaluate_run(run, SMALL, dataset=ds)
       files = sorted(pathlib.Path(d).rglob("*.json"))
       self.assertGreaterEqual(len(files), 3)  # config, metrics, summary
       for path in files:
@@ -53,7 +58,7 @@ class QuietFailuresTest(tf.test.TestCase):
       # Not "0 transitions" beside a NaN Jacobian norm: no count for a diverged network.
       self.assertIsNone(written["transitions_random_mean"])
       self.assertTrue(np.isnan(summary["transitions_random_mean"]))
-      cached = evaluation.evaluate_run(run, SMALL, dataset=ds)
+      cached = evaluations.evaluate_run(run, SMALL, dataset=ds)
       self.assertIn("‖J‖ test mean nan", evaluation.summary_line(cached))
 
   def test_unreadable_history_is_an_error_and_the_batch_cut_is_announced(self):

@@ -12,14 +12,17 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from sensitivity_tf import train_run
-from sensitivity_tf import cli
-from sensitivity_tf.reproduce import claims, driver, export
+from sensitivity_tf.train import train_run
+from sensitivity_tf.commands import cli
+from sensitivity_tf.commands import config_files
+from sensitivity_tf.reproduce import claims
+from sensitivity_tf.reproduce import reproduction
+from sensitivity_tf.reproduce import export
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
 from conftest import REPO, assert_one_line_error, run_bin
 
-common = cli.load_config_module(str(REPO / "configs" / "_common.py"))
+common = config_files.load_config_module(str(REPO / "configs" / "_common.py"))
 
 
 class ExperimentsTest(tf.test.TestCase):
@@ -29,7 +32,7 @@ class ExperimentsTest(tf.test.TestCase):
     super().setUpClass()
     cls.tmp = tempfile.TemporaryDirectory()
     cls.ws = Workspace(cls.tmp.name, "tiny", progress=False, log=lambda *_: None)
-    cls.first = {name: driver.run_experiment(name, common.experiment(name, "tiny"),
+    cls.first = {name: reproduction.run_experiment(name, common.experiment(name, "tiny"),
                                              cls.ws) for name in EXPERIMENTS}
 
   @classmethod
@@ -77,7 +80,7 @@ class ExperimentsTest(tf.test.TestCase):
 
     with mock.patch.object(train_run, "train_model", counting):
       for name in EXPERIMENTS:
-        again = driver.run_experiment(name, common.experiment(name, "tiny"), self.ws)
+        again = reproduction.run_experiment(name, common.experiment(name, "tiny"), self.ws)
         self.assertEqual([r.verdict for r in again["results"]],
                          [r.verdict for r in self.first[name]["results"]])
     self.assertFalse(any(calls), f"{sum(calls)} networks were retrained")

@@ -11,10 +11,17 @@ from absl.testing import parameterized
 from scipy import stats as scipy_stats
 
 from conftest import REPO
-from sensitivity_tf import cli, train_config
-from sensitivity_tf.reproduce import claims, statistics
-from sensitivity_tf.reproduce.experiments import (capacity, correlation, factors, points,
-                                                  regions, trajectories)
+from sensitivity_tf.commands import cli
+from sensitivity_tf.commands import config_files
+from sensitivity_tf.train import train_config
+from sensitivity_tf.reproduce import claims
+from sensitivity_tf.reproduce import statistics
+from sensitivity_tf.reproduce.experiments import capacity
+from sensitivity_tf.reproduce.experiments import correlation
+from sensitivity_tf.reproduce.experiments import factors
+from sensitivity_tf.reproduce.experiments import points
+from sensitivity_tf.reproduce.experiments import region_maps
+from sensitivity_tf.reproduce.experiments import trajectory_profiles
 
 
 class StatisticsTest(parameterized.TestCase, tf.test.TestCase):
@@ -298,7 +305,7 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
     self.assertNotIn("only", every[-1].statistic)
 
   def test_chosen_factors_from_the_config(self):
-    common = cli.load_config_module(str(REPO / "configs" / "_common.py"))
+    common = config_files.load_config_module(str(REPO / "configs" / "_common.py"))
     cfg = common.experiment("factors", "tiny")
     self.assertEqual(factors.chosen(cfg), list(factors.VARIANTS))  # the paper's order
     cfg.factors = " full_batch,random_labels"
@@ -331,21 +338,21 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
 
   def test_trajectory_rules(self):
     j, t = self.trajectory_tables(1e3, 1e-2, 2.0)
-    c3, c4 = trajectories.analyze_dataset("mnist", j, t, 500, 0)
+    c3, c4 = trajectory_profiles.analyze_dataset("mnist", j, t, 500, 0)
     self.assertEqual((c3.verdict, c4.verdict), (claims.HOLDS, claims.HOLDS))
     j, t = self.trajectory_tables(1.0, 1.0, 1.0)
-    c3, c4 = trajectories.analyze_dataset("mnist", j, t, 500, 0)
+    c3, c4 = trajectory_profiles.analyze_dataset("mnist", j, t, 500, 0)
     self.assertEqual((c3.verdict, c4.verdict), (claims.FAILS, claims.FAILS))
 
   def test_regions_rule(self):
     ones = np.ones((4, 3))
     low = dict(near_after=0.5 * ones, avg_after=np.ones(4), near_before=ones,
                avg_before=np.ones(4))
-    self.assertEqual(regions.analyze_dataset("d", low).verdict, claims.HOLDS)
+    self.assertEqual(region_maps.analyze_dataset("d", low).verdict, claims.HOLDS)
     high = dict(low, near_after=1.5 * ones)
-    self.assertEqual(regions.analyze_dataset("d", high).verdict, claims.FAILS)
+    self.assertEqual(region_maps.analyze_dataset("d", high).verdict, claims.FAILS)
     already = dict(low, near_before=0.5 * ones)  # low before training too: not "not before"
-    self.assertEqual(regions.analyze_dataset("d", already).verdict, claims.FAILS)
+    self.assertEqual(region_maps.analyze_dataset("d", already).verdict, claims.FAILS)
 
   def test_points_rule(self):
     rng = np.random.default_rng(0)

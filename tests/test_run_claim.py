@@ -13,8 +13,8 @@ import time
 import tensorflow as tf
 
 from conftest import MNIST_NPZ, REPO, assert_one_line_error
-from sensitivity_tf import run_claim
-from sensitivity_tf import train_config
+from sensitivity_tf.store import run_claim
+from sensitivity_tf.train import train_config
 
 TINY = ["--dataset=mnist", f"--data_dir={MNIST_NPZ}", "--train_subset=100", "--depth=1",
         "--width=8", "--max_steps=5", "--noprogress"]

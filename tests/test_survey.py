@@ -17,12 +17,23 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from conftest import REPO, assert_one_line_error, run_bin
-from sensitivity_tf import cli, run_claim, train_config, train_run
-from sensitivity_tf.row_table import RowTable
-from sensitivity_tf.survey import cost, design, driver, jobs, results, space, study, tuner
+from sensitivity_tf.commands import cli
+from sensitivity_tf.commands import config_files
+from sensitivity_tf.store import run_claim
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import train_run
+from sensitivity_tf.store.row_table import RowTable
+from sensitivity_tf.survey import cost
+from sensitivity_tf.survey import design
+from sensitivity_tf.survey import driver
+from sensitivity_tf.survey import jobs
+from sensitivity_tf.survey import results
+from sensitivity_tf.survey import space
+from sensitivity_tf.survey import study
+from sensitivity_tf.survey import tuner
 
 SETTINGS_ID = "abc123"
-common = cli.load_config_module(str(REPO / "configs" / "_common.py"))
+common = config_files.load_config_module(str(REPO / "configs" / "_common.py"))
 
 
 def tiny_study(design_name="random", **overrides):
@@ -105,7 +116,7 @@ class DesignTest(parameterized.TestCase, tf.test.TestCase):
     self.assertNotEqual(design.trial_key(cfg, "other"), key)
     self.assertEqual(design.training_key(cfg), design.training_key(dict(cfg, data_dir="/x")))
     # Stable across processes (no dependence on hash randomization or run time).
-    code = ("from sensitivity_tf import train_config; from sensitivity_tf.survey import design;"
+    code = ("from sensitivity_tf.train import train_config; from sensitivity_tf.survey import design;"
             f"print(design.trial_key(train_config.default_config().to_dict(), '{SETTINGS_ID}'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                          env=dict(os.environ, PYTHONHASHSEED="123"))
@@ -339,22 +350,22 @@ class RowTableTest(tf.test.TestCase):
 
 
   def test_a_table_belongs_to_one_tool(self):
-    from sensitivity_tf import evaluation
-    from sensitivity_tf.row_table import TableError
+    from sensitivity_tf.store import evaluations
+    from sensitivity_tf.store.row_table import TableError
     with tempfile.TemporaryDirectory() as d:
       survey_table = results.table(d)
       survey_table.write_row("k", dict(trial_key="k", status="ok"))
       with self.assertRaisesRegex(TableError, r"holds survey rows; this tool writes "
                                   "sensitivity_summary rows"):
-        evaluation.summary_table(survey_table.path).write_row("r", dict(run_dir="r"))
+        evaluations.summary_table(survey_table.path).write_row("r", dict(run_dir="r"))
       pathlib.Path(survey_table.path, "_table.json").unlink()  # a table from before markers
       with self.assertRaisesRegex(TableError, "holds rows of another schema"):
-        evaluation.summary_table(survey_table.path).check_writable()
+        evaluations.summary_table(survey_table.path).check_writable()
       results.table(d).write_row("k2", dict(trial_key="k2"))  # the same tool still may
       self.assertLen(pd.read_parquet(survey_table.path), 2)  # the marker is not a row
       pathlib.Path(d, "file").write_text("x")
       with self.assertRaisesRegex(TableError, "is a file"):
-        evaluation.summary_table(pathlib.Path(d, "file")).check_writable()
+        evaluations.summary_table(pathlib.Path(d, "file")).check_writable()
 
 
 class OneStudyPerResultsDirTest(tf.test.TestCase):

@@ -9,7 +9,11 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from conftest import MNIST_NPZ, tiny_dataset
-from sensitivity_tf import models, run_dir, train_config, train_run, training
+from sensitivity_tf.networks import models
+from sensitivity_tf.store import run_dir
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import train_run
+from sensitivity_tf.train import training
 
 
 def tiny_config(**overrides):

@@ -5,7 +5,8 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from conftest import tiny_dataset
-from sensitivity_tf.data import augmentation, transforms
+from sensitivity_tf.data import augmentation
+from sensitivity_tf.data import transforms
 
 
 class RandomLabelsTest(parameterized.TestCase, tf.test.TestCase):

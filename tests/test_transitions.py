@@ -7,7 +7,10 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 import oracles
-from sensitivity_tf import exact_transitions, models, trajectories, transitions
+from sensitivity_tf.metrics import exact_transitions
+from sensitivity_tf.networks import models
+from sensitivity_tf.metrics import trajectories
+from sensitivity_tf.metrics import transitions
 
 PIECEWISE = ["relu", "relu6", "hard_tanh", "hard_sigmoid"]
 

@@ -7,8 +7,9 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 import keras_zoo
-from sensitivity_tf import classifier, transitions
-from sensitivity_tf.trajectories import Ellipse
+from sensitivity_tf.networks import classifier
+from sensitivity_tf.metrics import transitions
+from sensitivity_tf.metrics.trajectories import Ellipse
 
 BREAKPOINTS = {"relu": [0.0], "relu6": [0.0, 6.0], "hard_tanh": [-1.0, 1.0],
                "hard_sigmoid": [-3.0, 3.0], "tanh": [0.0], "leaky_relu": [0.0]}

@@ -6,7 +6,7 @@ Usage:
   sensitivity_tf-evaluate_sensitivity RUN_DIR              # installed: the same command
   bin/evaluate_sensitivity --model=path/to/model.keras --dataset=DATASET --output_dir=DIR
 
-For each finished run directory of bin/train, computes (see sensitivity_tf.evaluation):
+For each finished run directory of bin/train, computes (see sensitivity_tf.metrics.evaluation):
 per-point ‖J(x)‖_F, loss, prediction, correctness and confidence on the test set and on an
 equal-size seeded training subset; ‖J‖ and transitions along --ellipses_per_kind ellipses of
 each kind (random, different-class, same-class); per-test-point transitions for
@@ -35,12 +35,13 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 
-from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
+from sensitivity_tf.commands import cli  # first: quiets TensorFlow before it loads
 from absl import flags
 
 from sensitivity_tf import data
-from sensitivity_tf import evaluation
-from sensitivity_tf import run_dir
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.store import evaluations
+from sensitivity_tf.store import run_dir
 
 _DEFAULTS = evaluation.EvaluationSettings()
 _HELP = {
@@ -79,10 +80,10 @@ def evaluate_model_file(settings: evaluation.EvaluationSettings) -> None:
     cli.fail("--model, --dataset and --output_dir go together; usage: bin/evaluate_sensitivity "
              "--model=path/to/model.keras --dataset=DATASET --output_dir=DIR")
   dataset = data.load(FLAGS.dataset, data_dir=FLAGS.data_dir, standardize=FLAGS.standardize)
-  table = evaluation.summary_table(
+  table = evaluations.summary_table(
       FLAGS.table or pathlib.Path(FLAGS.output_dir) / "sensitivity_table")
   table.check_writable()  # before any work
-  summary = evaluation.evaluate_model_file(FLAGS.model, dataset, FLAGS.output_dir, settings,
+  summary = evaluations.evaluate_model_file(FLAGS.model, dataset, FLAGS.output_dir, settings,
                                            force=FLAGS.force, table=table)
   print(f"{FLAGS.model}: {evaluation.summary_line(summary)}")
   print(f"tables: {pathlib.Path(FLAGS.output_dir) / evaluation.SUBDIR}")
@@ -101,11 +102,11 @@ def main(argv: list) -> None:
   runs = run_dir.find_run_dirs(argv[1:])
   for run in runs:
     run.check_finished()
-  table = evaluation.summary_table(
+  table = evaluations.summary_table(
       FLAGS.table or pathlib.Path(runs[0].path).resolve().parent / "sensitivity_table")
   table.check_writable()  # before any work
   for run in runs:
-    summary = evaluation.evaluate_run(run, settings, force=FLAGS.force,
+    summary = evaluations.evaluate_run(run, settings, force=FLAGS.force,
                                       data_dir=FLAGS.data_dir, table=table,
                                       allow_other_data=FLAGS.allow_other_data)
     print(f"{run.path}: {evaluation.summary_line(summary)}")

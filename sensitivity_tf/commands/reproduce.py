@@ -40,12 +40,12 @@ from __future__ import annotations
 import os
 import sys
 
-from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
+from sensitivity_tf.commands import cli  # first: quiets TensorFlow before it loads
 from absl import flags
 from ml_collections import config_flags
 
-from sensitivity_tf import config_files
-from sensitivity_tf.reproduce import driver
+from sensitivity_tf.commands import config_files
+from sensitivity_tf.reproduce import reproduction
 from sensitivity_tf.reproduce import export
 from sensitivity_tf.reproduce import plan
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
@@ -84,7 +84,7 @@ def main(argv: list) -> None:
     for name in names:
       if name not in EXPERIMENTS:
         cli.fail(f"experiment={name!r} is invalid; allowed: {', '.join(EXPERIMENTS)}, all")
-    chosen = {name: cli.load_config_file(config_files.path(f"reproduce_{name}"),
+    chosen = {name: config_files.load_config_file(config_files.path(f"reproduce_{name}"),
                                          FLAGS.preset) for name in names}
   configs = {}
   for name in names:
@@ -96,7 +96,7 @@ def main(argv: list) -> None:
         cli.fail(f"dataset {unknown[0]!r} is not among {name}'s datasets at this preset; "
                  f"allowed: {', '.join(cfg.datasets)}")
       cfg.datasets = wanted
-    driver.validate_config(cfg)
+    reproduction.validate_config(cfg)
     configs[name] = cfg
   preset = configs[names[0]].preset
   root = FLAGS.results_dir or os.path.join("results", "reproduce", preset)
@@ -109,7 +109,7 @@ def main(argv: list) -> None:
       print(f"{out['experiment']}: {r.claim} {r.dataset}: {r.verdict} ({r.statistic})")
     print(f"{out['experiment']}: done in {out['wall_secs'] / 60:.1f} min")
 
-  done = driver.reproduce(
+  done = reproduction.reproduce(
       configs, root, data_dir=FLAGS.data_dir, progress=FLAGS.progress,
       log=lambda m: print(m, file=sys.stderr), on_experiment=report,
       chief_timeout_secs=FLAGS.chief_timeout_secs, worker_grace_secs=FLAGS.worker_grace_secs,

@@ -7,7 +7,7 @@ Usage:
   sensitivity_tf-survey --config=survey_default --preset=tiny    # installed, any directory
 
 --config is a study in configs/ (survey_default, survey_pairs_<factor>, survey_grid), by path
-or by name (see sensitivity_tf.config_files);
+or by name (see sensitivity_tf.commands.config_files);
 --preset (tiny | small | paper; quick = tiny) selects its size, as does --config=<file>:<preset>;
 --config.<field>=... overrides any field of the study. Results go to --results_dir (default
 results/<study>_<dataset>_<preset>): one Parquet row per network in <results_dir>/table
@@ -41,7 +41,7 @@ from __future__ import annotations
 import os
 import sys
 
-from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
+from sensitivity_tf.commands import cli  # first: quiets TensorFlow before it loads
 from absl import flags
 from ml_collections import config_flags
 

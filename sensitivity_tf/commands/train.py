@@ -6,10 +6,10 @@ Usage:
   bin/train --config=configs/train.py:quick [--config.depth=3] [--depth=4]
   sensitivity_tf-train --config=train:quick      # installed: the same, from any directory
 
-Every knob of `sensitivity_tf.train_config` is a flag (`bin/train --helpfull`). Precedence,
+Every knob of `sensitivity_tf.train.train_config` is a flag (`bin/train --helpfull`). Precedence,
 lowest to highest: built-in defaults < the --config file (and its --config.<field>=...
 overrides) < flags given on the command line. --config is a file, or a config's name
-(`train`, from any directory; see sensitivity_tf.config_files).
+(`train`, from any directory; see sensitivity_tf.commands.config_files).
 
 --dataset is a registered name, tfds:<name> (any TFDS image-classification dataset), or the
 path of a Keras-layout .npz or a train/ test/ class-folder image tree (or its .tar.gz), of
@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import os
 
-from sensitivity_tf import cli  # first: quiets TensorFlow before it loads
+from sensitivity_tf.commands import cli  # first: quiets TensorFlow before it loads
 from absl import flags
 from ml_collections import config_flags
 
-from sensitivity_tf import train_config
-from sensitivity_tf import train_run
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import train_run
 from sensitivity_tf.data import registry
 
 cli.define_fields(train_config.FIELDS, string_fields=("batch_size",))

@@ -1,5 +1,7 @@
-"""Datasets: registry, local readers, TFDS fallback, preprocessing and augmentation."""
+"""Datasets: registry, where their data comes from (local readers, TFDS fallback), the
+preprocessed `Dataset`, transforms and augmentation."""
 
-from sensitivity_tf.data.readers import DataError
-from sensitivity_tf.data.registry import (DATASETS, Dataset, DatasetSpec, get_spec, load, load_raw,
-                                           load_source, preprocess)
+from sensitivity_tf.data.preprocessing import Dataset, load, preprocess
+from sensitivity_tf.data.validation import DataError
+from sensitivity_tf.data.registry import DATASETS, DatasetSpec, get_spec
+from sensitivity_tf.data.sources import load_raw, load_source

@@ -31,16 +31,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from sensitivity_tf import atomic
+from sensitivity_tf.data import validation
+from sensitivity_tf.data.validation import DataError, Split
+from sensitivity_tf.store import atomic
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-
-
-class DataError(ValueError):
-  """A dataset file or source that cannot be used; the message names it."""
-
-
-Split = Tuple[np.ndarray, np.ndarray]
 
 
 def cache_dir() -> pathlib.Path:
@@ -134,7 +129,6 @@ def read_npz(path: pathlib.Path) -> Tuple[Split, Split]:
     if x.ndim != 4:
       raise DataError(f"{path}: x_{split} has shape {x.shape}; expected (N, H, W[, C])")
     out.append((x, y))
-  from sensitivity_tf.data import validation  # pixels and labels: see its docstring
   return validation.check_split(out[0], out[1], str(path))
 
 

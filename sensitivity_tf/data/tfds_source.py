@@ -16,7 +16,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from sensitivity_tf.data.readers import DataError, Split
+from sensitivity_tf.data.validation import DataError
+from sensitivity_tf.data.validation import Split
 
 PROBE_HOST = ("storage.googleapis.com", 443)
 

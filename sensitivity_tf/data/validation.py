@@ -29,7 +29,13 @@ from typing import Tuple
 
 import numpy as np
 
-from sensitivity_tf.data.readers import DataError
+
+class DataError(ValueError):
+  """A dataset file or source that cannot be used; the message names it."""
+
+
+Split = Tuple[np.ndarray, np.ndarray]
+
 
 INTEGER_LAYOUT = "integer pixels 0..255"
 FLOAT_LAYOUT = "float pixels in [0, 1]"

@@ -29,7 +29,7 @@ import math
 import pathlib
 from typing import Dict, Iterable, List
 
-from sensitivity_tf import atomic
+from sensitivity_tf.store import atomic
 
 HOLDS, FAILS, NO_DATA = "holds", "does not hold", "not enough data"
 

@@ -23,7 +23,7 @@ from typing import List
 
 import pandas as pd
 
-from sensitivity_tf import atomic
+from sensitivity_tf.store import atomic
 
 
 def study_tables(ws_root) -> List[pathlib.Path]:

@@ -20,7 +20,7 @@ import copy
 import json
 from typing import Dict, List, Optional
 
-from sensitivity_tf import evaluation
+from sensitivity_tf.metrics import evaluation
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
 from sensitivity_tf.survey import cost

@@ -29,8 +29,8 @@ from typing import Callable, Optional
 
 import pandas as pd
 
-from sensitivity_tf import evaluation
-from sensitivity_tf import run_dir as run_dir_lib
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.store import run_dir as run_dir_lib
 from sensitivity_tf.survey import design as design_lib
 from sensitivity_tf.survey import driver
 from sensitivity_tf.survey import jobs as jobs_lib

@@ -30,9 +30,10 @@ from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 
-from sensitivity_tf import evaluation
-from sensitivity_tf import models
-from sensitivity_tf import run_dir as run_dir_lib
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.store import evaluations
+from sensitivity_tf.networks import models
+from sensitivity_tf.store import run_dir as run_dir_lib
 from sensitivity_tf.data import registry
 from sensitivity_tf.survey import design as design_lib
 from sensitivity_tf.survey import results
@@ -72,7 +73,7 @@ def study_need(study: Dict, results_dir, first: Optional[int] = None) -> Need:
 def network_need(label: str, cfg: Dict, path,
                  settings: Optional[evaluation.EvaluationSettings]) -> Need:
   run = run_dir_lib.RunDirectory(path)
-  done = run.is_finished() and (settings is None or evaluation.is_evaluated(run, settings))
+  done = run.is_finished() and (settings is None or evaluations.is_evaluated(run, settings))
   return Need(label, [dict(cfg)], [done], settings is not None,
               settings.settings_id if settings else None)
 

@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from sensitivity_tf import train_config
+from sensitivity_tf.train import train_config
 from sensitivity_tf.survey import space as space_lib
 
 DESIGNS = ("random", "pairs", "grid")

@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
-from sensitivity_tf import atomic
+from sensitivity_tf.store import atomic
 from sensitivity_tf.survey import cost
 from sensitivity_tf.survey import jobs as jobs_lib
 from sensitivity_tf.survey import results
@@ -190,7 +190,7 @@ def check_port_free() -> None:
   """ConfigError (one line) if the chief's ``KERASTUNER_ORACLE_PORT`` is already taken on
   this machine: gRPC would otherwise fail deep inside keras-tuner with a traceback."""
   import socket
-  from sensitivity_tf import train_config
+  from sensitivity_tf.train import train_config
   port = os.environ.get("KERASTUNER_ORACLE_PORT", "")
   if not port.isdigit() or not 0 < int(port) < 65536:
     raise train_config.ConfigError(f"KERASTUNER_ORACLE_PORT={port!r} is invalid; allowed: a "

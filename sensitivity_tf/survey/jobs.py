@@ -27,10 +27,11 @@ from typing import Any, Callable, Dict, Optional
 
 import ml_collections
 
-from sensitivity_tf import evaluation
-from sensitivity_tf import run_dir as run_dir_lib
-from sensitivity_tf import train_config
-from sensitivity_tf import train_run
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.store import evaluations
+from sensitivity_tf.store import run_dir as run_dir_lib
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import train_run
 from sensitivity_tf.survey import design as design_lib
 from sensitivity_tf.survey import results
 from sensitivity_tf.survey import runner as runner_lib
@@ -110,7 +111,7 @@ def is_done(root, job: Job) -> bool:
   if not run.is_finished():
     return False
   settings = _settings(job)
-  return settings is None or evaluation.is_evaluated(run, settings)
+  return settings is None or evaluations.is_evaluated(run, settings)
 
 
 def train_network(path, cfg, settings: Optional[evaluation.EvaluationSettings] = None
@@ -119,7 +120,7 @@ def train_network(path, cfg, settings: Optional[evaluation.EvaluationSettings] =
   train_run.train(cfg, path, log=lambda m: None)
   run = run_dir_lib.RunDirectory(path)
   if settings is not None:
-    evaluation.evaluate_run(run, settings)
+    evaluations.evaluate_run(run, settings)
   return run
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sensitivity_tf import evaluation
-from sensitivity_tf import train_config
-from sensitivity_tf.row_table import RowTable
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.train import train_config
+from sensitivity_tf.store.row_table import RowTable
 
 STATUSES = ("ok", "diverged", "failed")
 

@@ -23,10 +23,11 @@ from typing import Any, Dict, Optional
 import keras
 
 from sensitivity_tf import data
-from sensitivity_tf import evaluation
-from sensitivity_tf import run_dir as run_dir_lib
-from sensitivity_tf import train_config
-from sensitivity_tf import train_run
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.store import evaluations
+from sensitivity_tf.store import run_dir as run_dir_lib
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import train_run
 from sensitivity_tf.survey import results
 from sensitivity_tf.survey.design import Trial
 
@@ -121,7 +122,7 @@ class TrialRunner:
       if metrics["status"] == "diverged":
         row.update(status="diverged", message="non-finite training loss")
       else:
-        summary = evaluation.evaluate_run(run_dir_lib.RunDirectory(path), self.settings,
+        summary = evaluations.evaluate_run(run_dir_lib.RunDirectory(path), self.settings,
                                           dataset=dataset, model=model)
         row.update({name: summary.get(name) for name in results.SCHEMA.names
                     if name in summary and name not in row})

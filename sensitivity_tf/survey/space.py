@@ -1,6 +1,6 @@
 """Search spaces: what a survey varies, and how a configuration is drawn from a seed.
 
-A space maps training-config fields (`sensitivity_tf.train_config.FIELDS`) to one of
+A space maps training-config fields (`sensitivity_tf.train.train_config.FIELDS`) to one of
 
 * a list of choices, drawn uniformly: ``[1, 2, 3, 4]``;
 * ``{"choices": [...], "weights": [...]}``, drawn with those probabilities;
@@ -29,7 +29,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-from sensitivity_tf import train_config
+from sensitivity_tf.train import train_config
 
 LEARNING_RATE_RANGES = {"sgd": [1e-3, 1e-1], "momentum": [1e-3, 1e-1],
                         "adam": [1e-4, 1e-2], "rmsprop": [1e-4, 1e-2]}

@@ -7,8 +7,8 @@ A study config (``configs/survey_*.py``, ``get_config(preset)``) is a ``ConfigDi
   ``seeds_per_cell`` (grid), ``num_models`` (random), ``num_pairs`` (pairs);
 * ``fixed``: training fields shared by every trial (training subset, step cap, ...),
   including ``architecture`` (``fc``; ``--config.fixed.architecture=cnn`` surveys the small
-  CNN family of `sensitivity_tf.models.build_cnn` instead, beyond the paper);
-* ``evaluation``: `sensitivity_tf.evaluation.EvaluationSettings` fields;
+  CNN family of `sensitivity_tf.networks.models.build_cnn` instead, beyond the paper);
+* ``evaluation``: `sensitivity_tf.metrics.evaluation.EvaluationSettings` fields;
 * ``keep``: ``all`` keeps every run directory whole; ``tables`` deletes the trained model,
   initial weights, TensorBoard logs and checkpoints of a trial once its row is written,
   keeping config, metrics, history and the sensitivity tables (what the figures need);
@@ -29,8 +29,8 @@ from typing import Any, Dict
 
 import ml_collections
 
-from sensitivity_tf import evaluation
-from sensitivity_tf import train_config
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.train import train_config
 from sensitivity_tf.data import registry
 from sensitivity_tf.survey import design as design_lib
 from sensitivity_tf.survey import space as space_lib

@@ -52,7 +52,7 @@ from keras_tuner.src.distribute import oracle_client
 from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src.engine import trial as trial_module
 
-from sensitivity_tf import atomic
+from sensitivity_tf.store import atomic
 from sensitivity_tf.survey import jobs as jobs_lib
 
 OBJECTIVE = kt.Objective("completed", "max")  # unused for choosing; keras-tuner needs one

@@ -3,8 +3,12 @@
 what is missing (surveys, networks, evaluations, all resumable and cached), then analyses
 the saved tables and draws its figure."""
 
-from sensitivity_tf.reproduce.experiments import (capacity, correlation, factors, points,
-                                                  regions, trajectories)
+from sensitivity_tf.reproduce.experiments import capacity
+from sensitivity_tf.reproduce.experiments import correlation
+from sensitivity_tf.reproduce.experiments import factors
+from sensitivity_tf.reproduce.experiments import points
+from sensitivity_tf.reproduce.experiments import region_maps
+from sensitivity_tf.reproduce.experiments import trajectory_profiles
 
-EXPERIMENTS = {m.NAME: m for m in (capacity, trajectories, regions, correlation, factors,
-                                   points)}
+EXPERIMENTS = {m.NAME: m for m in (capacity, trajectory_profiles, region_maps, correlation,
+                                   factors, points)}

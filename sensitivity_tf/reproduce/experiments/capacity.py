@@ -8,7 +8,7 @@ import numpy as np
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
 from sensitivity_tf.reproduce import statistics
-from sensitivity_tf.reproduce import studies
+from sensitivity_tf.reproduce import growth
 
 NAME = "capacity"
 CLAIMS = ("C1", "C2")
@@ -39,7 +39,7 @@ def analyze_dataset(dataset, conv, num_bootstrap, seed, needed=0):
 def run(cfg, ws):
   results = []
   for dataset in cfg.datasets:
-    rows, conv = studies.converged_survey(ws, cfg, dataset)
+    rows, conv = growth.converged_survey(ws, cfg, dataset)
     results.extend(analyze_dataset(dataset, conv, cfg.num_bootstrap, cfg.seed,
                                    cfg.growth.min_converged))
     draw(conv, len(rows), ws.figure(NAME, dataset), dataset, cfg.preset)

@@ -10,7 +10,7 @@ import pandas as pd
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
 from sensitivity_tf.reproduce import statistics
-from sensitivity_tf.reproduce import studies
+from sensitivity_tf.reproduce import growth
 
 NAME = "correlation"
 CLAIMS = ("C6", "C7")
@@ -134,7 +134,7 @@ def run(cfg, ws):
   results, extras = [], []
   panels = {}
   for dataset in cfg.datasets:
-    rows, conv = studies.converged_survey(ws, cfg, dataset)
+    rows, conv = growth.converged_survey(ws, cfg, dataset)
     c6_rows, panel = analyze_dataset(dataset, conv, cfg.num_bootstrap, cfg.seed,
                                      cfg.growth.min_converged)
     results.extend(c6_rows)
@@ -144,7 +144,7 @@ def run(cfg, ws):
                        n=len(conv), kendall=kendall_table(conv),
                        psi=psi_table(conv, ["depth", "width", "optimizer", "batch_size"])))
     if dataset in cfg.grid_datasets:
-      grid = ws.study(studies.on_dataset(cfg.grid, dataset))
+      grid = ws.study(growth.on_dataset(cfg.grid, dataset))
       ok = grid[grid.status == "ok"]
       factors = list(cfg.grid.grid.keys())
       extras.append(dict(dataset=dataset, population="factorial grid study, all networks",

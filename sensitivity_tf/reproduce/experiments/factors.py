@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sensitivity_tf import train_config
-from sensitivity_tf import training
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import training
 from sensitivity_tf.data import registry
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
 from sensitivity_tf.reproduce import statistics
-from sensitivity_tf.reproduce import studies
+from sensitivity_tf.reproduce import growth
 from matplotlib import ticker  # noqa: E402  (after figures, which picks the backend)
 
 NAME = "factors"
@@ -171,7 +171,7 @@ def chosen(cfg) -> list:
 def run(cfg, ws):
   results = []
   for dataset in cfg.datasets:
-    by_factor = {f: paired(studies.grown_pairs(ws, cfg, f, dataset)) for f in chosen(cfg)}
+    by_factor = {f: paired(growth.grown_pairs(ws, cfg, f, dataset)) for f in chosen(cfg)}
     results.extend(analyze_dataset(dataset, by_factor, cfg.growth.min_fair))
     draw(by_factor, ws.figure(NAME, dataset), dataset, cfg.preset)
   return results, []

@@ -7,11 +7,11 @@ import pathlib
 
 import pandas as pd
 
-from sensitivity_tf import evaluation
+from sensitivity_tf.metrics import evaluation
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
 from sensitivity_tf.reproduce import statistics
-from sensitivity_tf.reproduce import studies
+from sensitivity_tf.reproduce import growth
 
 NAME = "points"
 CLAIMS = ("C12",)
@@ -68,8 +68,8 @@ def analyze_dataset(dataset, models, num_bootstrap, seed, needed=0):
 def run(cfg, ws):
   results = []
   for dataset in cfg.datasets:
-    _, conv = studies.converged_survey(ws, cfg, dataset)
-    models = per_model(conv, ws.study_dir(studies.on_dataset(cfg.survey, dataset)))
+    _, conv = growth.converged_survey(ws, cfg, dataset)
+    models = per_model(conv, ws.study_dir(growth.on_dataset(cfg.survey, dataset)))
     results.append(analyze_dataset(dataset, models, cfg.num_bootstrap, cfg.seed,
                                    cfg.growth.min_converged))
     draw(models, ws.figure(NAME, dataset), dataset, cfg.preset)

@@ -18,12 +18,12 @@ run finished):
                            the end); the same command resumes from it
 ``claim.json``             only while a process trains into it: host, pid and heartbeat of
                            that process (`run_claim`); a second process is refused meanwhile
-``sensitivity/``           the sensitivity tables of `sensitivity_tf.evaluation`, stored by
+``sensitivity/``           the sensitivity tables of `sensitivity_tf.metrics.evaluation`, stored by
                            `SensitivityStore`
 =========================  ==================================================================
 
 `SensitivityStore` is where computed sensitivity tables are *stored* (computing them is
-`sensitivity_tf.evaluation`'s job): four files in one directory (``<run>/sensitivity/`` or
+`sensitivity_tf.metrics.evaluation`'s job): four files in one directory (``<run>/sensitivity/`` or
 the ``--output_dir`` of an evaluation of any model file), replaced together or not at all,
 and served from cache when the settings and the model file's SHA-256 are unchanged.
 """
@@ -38,8 +38,8 @@ from typing import List, Optional
 import keras
 import pandas as pd
 
-from sensitivity_tf import atomic
-from sensitivity_tf import training
+from sensitivity_tf.store import atomic
+from sensitivity_tf.train import training
 
 CONFIG = "config.json"
 METRICS = "metrics.json"

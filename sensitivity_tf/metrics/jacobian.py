@@ -7,7 +7,7 @@ test points (`mean_norm`).
 
 Two routes, chosen per model (`JacobianNorm`, ``settings["route"]``): the analytic **FC
 route** below (``"gram"`` or ``"direct"``) for any plain Dense stack with supported
-nonlinearities, ours or not (`sensitivity_tf.classifier.fc_stack`), and the **GradientTape
+nonlinearities, ours or not (`sensitivity_tf.networks.classifier.fc_stack`), and the **GradientTape
 route** (``"gradient_tape"``) for any other differentiable Keras classifier: the K − 1
 logit-difference gradients ∂(f_{k*} − f_j)/∂x per point from one forward pass and K − 1
 backward passes of the whole batch through a persistent ``tf.GradientTape``, each seeded at
@@ -15,7 +15,7 @@ the logits with e_{k*} − e_j, then the contraction of step 3 in float64 with R
 here on the benchmark CNN, 32 points per call: 0.08-0.33 s per call against 0.60-0.70 s for
 ``batch_jacobian``'s vectorized form of the same gradients and 0.39-0.49 s for one backward
 pass of the batch tiled K − 1 times; shared 2-core CPU, so the ranges are wide.) A model ending in softmax is evaluated
-at the softmax's pre-activation (`sensitivity_tf.classifier.logits_model`). Measured against
+at the softmax's pre-activation (`sensitivity_tf.networks.classifier.logits_model`). Measured against
 a float64 batch_jacobian of a float64 twin of each test CNN: within 1e-5 relative.
 
 How the FC route computes it (all exact, no estimate, unless ``num_projections`` is set):
@@ -70,7 +70,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sensitivity_tf import classifier
+from sensitivity_tf.networks import classifier
 
 VARIANTS = ("softmax", "logits")
 LOG10 = math.log(10.0)
@@ -154,13 +154,13 @@ class JacobianNorm:
   Two routes, chosen automatically (``route="auto"``) and recorded in ``settings``:
 
   * the analytic FC route (``"gram"`` or ``"direct"``, module docstring) for any plain
-    Dense stack with supported nonlinearities (`sensitivity_tf.classifier.fc_stack`);
+    Dense stack with supported nonlinearities (`sensitivity_tf.networks.classifier.fc_stack`);
   * the **GradientTape route** (``"gradient_tape"``) for everything else (convolutions,
     pooling, BatchNorm and Dropout in inference mode, residual adds, Rescaling, subclassed
     models): per point, the K − 1 logit-difference gradients ∂(f_{k*} − f_j)/∂x (one
     forward pass, K − 1 backward passes of the batch), then the same cancellation-free
     contraction in float64. The logits are
-    found by `sensitivity_tf.classifier.logits_model` (a final softmax is removed).
+    found by `sensitivity_tf.networks.classifier.logits_model` (a final softmax is removed).
 
   ‖J‖ is with respect to the model's input as the model receives it (inputs are reshaped
   to the model's input shape; the norm is over all input elements).

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sensitivity_tf import training
+from sensitivity_tf.train import training
 from sensitivity_tf.data import registry
 
 

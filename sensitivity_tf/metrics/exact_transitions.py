@@ -11,7 +11,7 @@ and the next point where any neuron reaches a breakpoint of its nonlinearity has
 form (a linear equation, or R cos(φ − θ) = level). Walking from event to event, updating the
 one neuron that crossed (its code moves by ±1: a continuous path passes through every piece
 in between) and recomputing α, β, γ for the new region, counts every crossing exactly, in
-float64. This is the test oracle of the sampled counter (`sensitivity_tf.transitions`): in
+float64. This is the test oracle of the sampled counter (`sensitivity_tf.metrics.transitions`): in
 float64 the sampled count never exceeds it, and reaches it once k resolves every pair of
 nearby crossings.
 
@@ -28,7 +28,7 @@ from typing import List
 import keras
 import numpy as np
 
-from sensitivity_tf import models
+from sensitivity_tf.networks import models
 
 TWO_PI = 2.0 * math.pi
 

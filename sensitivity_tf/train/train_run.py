@@ -24,13 +24,13 @@ import keras
 import tensorflow as tf
 
 from sensitivity_tf import data
-from sensitivity_tf import environment
-from sensitivity_tf import models
-from sensitivity_tf import run_claim
-from sensitivity_tf import run_dir as run_dir_lib
-from sensitivity_tf import train_config
-from sensitivity_tf import training
-from sensitivity_tf.run_dir import RunDirectory
+from sensitivity_tf.store import environment
+from sensitivity_tf.networks import models
+from sensitivity_tf.store import run_claim
+from sensitivity_tf.store import run_dir as run_dir_lib
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import training
+from sensitivity_tf.store.run_dir import RunDirectory
 
 
 class Progress:

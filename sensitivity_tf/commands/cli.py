@@ -28,7 +28,7 @@ def _import_tensorflow_quietly() -> None:
   Set SENSITIVITY_TF_VERBOSE_TF=1 to see the notices.
   """
   if os.environ.get("SENSITIVITY_TF_VERBOSE_TF"):
-    from sensitivity_tf import environment
+    from sensitivity_tf.store import environment
     environment.configure_devices()
     return
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -38,7 +38,7 @@ def _import_tensorflow_quietly() -> None:
   os.dup2(null, 2)
   try:
     import tensorflow as tf
-    from sensitivity_tf import environment
+    from sensitivity_tf.store import environment
     environment.configure_devices()  # before the first op, which fixes GPU memory
     (tf.constant(1.0) + 1.0).numpy()
   finally:
@@ -54,12 +54,12 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def expected_errors() -> Tuple[Type[BaseException], ...]:
-  from sensitivity_tf.classifier import ClassifierError
-  from sensitivity_tf.data.readers import DataError
-  from sensitivity_tf.row_table import TableError
-  from sensitivity_tf.evaluation import ModelFileError
-  from sensitivity_tf.run_dir import RunDirError
-  from sensitivity_tf.train_config import ConfigError
+  from sensitivity_tf.networks.classifier import ClassifierError
+  from sensitivity_tf.data.validation import DataError
+  from sensitivity_tf.store.row_table import TableError
+  from sensitivity_tf.store.evaluations import ModelFileError
+  from sensitivity_tf.store.run_dir import RunDirError
+  from sensitivity_tf.train.train_config import ConfigError
   # ConnectionError: a survey worker that cannot reach its chief, a data download that
   # cannot connect: things the user fixes, not bugs.
   return (ConfigError, DataError, RunDirError, TableError, ClassifierError, ModelFileError,
@@ -145,7 +145,7 @@ def run(main: Callable, usage: Optional[str] = None, presets: bool = False) -> N
   runs the command. ``--config=<name>`` finds a config by name (`config_files.resolve`);
   with ``presets``, ``--preset=X`` means ``--config=<file>:X``.
   """
-  from sensitivity_tf import config_files
+  from sensitivity_tf.commands import config_files
   argv = apply_preset(sys.argv) if presets else list(sys.argv)
   argv = [f"--config={config_files.resolve(a.split('=', 1)[1])}" if a.startswith("--config=")
           else a for a in argv]
@@ -202,20 +202,3 @@ def apply_preset(argv: List[str]) -> List[str]:
   if preset is None:
     return argv
   return [a.split(":", 1)[0] + ":" + preset if a.startswith("--config=") else a for a in argv]
-
-
-def load_config_module(path: str):
-  """A Python config file (``configs/*.py``) as a module: its docstring and ``get_config``."""
-  import importlib.util
-  spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0],
-                                                path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-def load_config_file(path: str, argument: Optional[str] = None):
-  """``get_config(argument)`` of a Python config file, as ``--config=path:argument`` would."""
-  module = load_config_module(path)
-  return module.get_config() if argument is None else module.get_config(argument)
-

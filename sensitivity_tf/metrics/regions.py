@@ -20,8 +20,8 @@ from typing import Tuple
 import keras
 import numpy as np
 
-from sensitivity_tf import models
-from sensitivity_tf import run_dir as run_dir_lib
+from sensitivity_tf.networks import models
+from sensitivity_tf.store import run_dir as run_dir_lib
 
 
 @dataclasses.dataclass

@@ -20,11 +20,12 @@ name lists the configs.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
-from typing import List
+from typing import List, Optional
 
-_PACKAGE = pathlib.Path(__file__).resolve().parent
+_PACKAGE = pathlib.Path(__file__).resolve().parents[1]  # sensitivity_tf/
 
 
 def directory() -> pathlib.Path:
@@ -61,5 +62,20 @@ def common():
   """``configs/_common.py`` as a module: the presets, training protocol and builders every
   config shares. Configs import it through here (not by a path beside their own file), so
   a config copied elsewhere still finds the shared parts."""
-  from sensitivity_tf import cli  # configs are loaded by commands, which import cli anyway
-  return cli.load_config_module(str(directory() / "_common.py"))
+  return load_config_module(str(directory() / "_common.py"))
+
+
+def load_config_module(path: str):
+  """A Python config file (``configs/*.py``) as a module: its docstring and ``get_config``."""
+  spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0],
+                                                path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def load_config_file(path: str, argument: Optional[str] = None):
+  """``get_config(argument)`` of a Python config file, as ``--config=path:argument`` would."""
+  module = load_config_module(path)
+  return module.get_config() if argument is None else module.get_config(argument)
+

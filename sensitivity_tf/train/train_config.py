@@ -17,9 +17,9 @@ from typing import Any, Dict, Optional
 
 import ml_collections
 
-from sensitivity_tf import models
-from sensitivity_tf import nonlinearities
-from sensitivity_tf import training
+from sensitivity_tf.networks import models
+from sensitivity_tf.networks import nonlinearities
+from sensitivity_tf.train import training
 from sensitivity_tf.data import registry
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensitivity_tf import atomic
-from sensitivity_tf import regions as regions_lib
-from sensitivity_tf import train_config
-from sensitivity_tf import train_run
-from sensitivity_tf import trajectories as trajectories_lib
+from sensitivity_tf.store import atomic
+from sensitivity_tf.metrics import regions as regions_lib
+from sensitivity_tf.train import train_config
+from sensitivity_tf.train import train_run
+from sensitivity_tf.metrics import trajectories as trajectories_lib
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
 from sensitivity_tf.reproduce import statistics
-from sensitivity_tf.reproduce.experiments import trajectories
+from sensitivity_tf.reproduce.experiments import trajectory_profiles
 from matplotlib import patches  # noqa: E402  (after figures, which picks the backend)
 
 NAME = "regions"
@@ -76,7 +76,7 @@ def run(cfg, ws):
     data, run_dir = compute(cfg, ws, dataset)
     result = analyze_dataset(dataset, data)
     metrics = run_dir.metrics()
-    text = trajectories.fit_text(metrics)
+    text = trajectory_profiles.fit_text(metrics)
     results.append(result if metrics.get("reached_target") else claims_lib.withheld(result, text))
     draw(data, ws.figure(NAME, dataset), dataset, cfg.preset, f"1 network, {text}")
   return results, []

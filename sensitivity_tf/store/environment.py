@@ -43,7 +43,7 @@ def code_version() -> dict:
   package's version either way.
   """
   from sensitivity_tf import __version__
-  root = pathlib.Path(__file__).resolve().parent.parent
+  root = pathlib.Path(__file__).resolve().parents[2]  # the checkout holding sensitivity_tf/
   if (root / ".git").exists() and (root / "sensitivity_tf").is_dir():
     try:
       git = lambda *args: subprocess.run(  # noqa: E731
@@ -80,9 +80,11 @@ def data_provenance(name: str, data_dir: str = "") -> dict:
   source (`source_kind`, no local path) and the fingerprint every run records (SHA-256 of the
   checked raw arrays, first 16 hex digits; `sensitivity_tf.data.validation.fingerprint`).
   ``source`` is ``unavailable`` (and the fingerprint empty) when no source holds it."""
-  from sensitivity_tf.data import registry, validation
+  from sensitivity_tf.data import registry
+  from sensitivity_tf.data import sources
+  from sensitivity_tf.data import validation
   try:
-    train, test, source = registry.load_raw(name, data_dir or None)
+    train, test, source = sources.load_raw(name, data_dir or None)
   except registry.DataError as e:
     return dict(source="unavailable", fingerprint="", error=str(e).splitlines()[0])
   train, test = validation.check_split(train, test, source)

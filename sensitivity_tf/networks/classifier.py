@@ -15,11 +15,11 @@ or, for subclassed models, from the model as a black box:
   after the input, then ``Dense`` layers each followed by exactly one supported
   nonlinearity (fused, or an ``Activation``/``ReLU``/``LeakyReLU`` layer), ``Dropout``
   (inference: identity) anywhere, and a last ``Dense`` giving the logits (linear or
-  softmax). Such a model takes the fast analytic route of `sensitivity_tf.jacobian` and the
-  first-layer projection of `sensitivity_tf.transitions`; anything else (a ``Rescaling``
+  softmax). Such a model takes the fast analytic route of `sensitivity_tf.metrics.jacobian` and the
+  first-layer projection of `sensitivity_tf.metrics.transitions`; anything else (a ``Rescaling``
   or ``Normalization`` layer, a convolution, a residual add) takes the general routes.
 * **Where are its codes?** (`code_sites`) Every nonlinearity of the model, as a *site*
-  whose pre-activation gives the code of each of its units (`sensitivity_tf.nonlinearities`):
+  whose pre-activation gives the code of each of its units (`sensitivity_tf.networks.nonlinearities`):
   stand-alone activation layers (their input), activations fused into a ``Dense`` or
   convolution (the pre-activation is recomputed by a linear twin of the layer with the same
   weights), and ``MaxPooling2D`` with non-overlapping windows, whose code is the position of
@@ -41,8 +41,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sensitivity_tf import nonlinearities
-from sensitivity_tf.nonlinearities import Nonlinearity
+from sensitivity_tf.networks import nonlinearities
+from sensitivity_tf.networks.nonlinearities import Nonlinearity
 
 
 class ClassifierError(ValueError):

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from sensitivity_tf import evaluation
-from sensitivity_tf import trajectories as trajectories_lib
+from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.metrics import trajectories as trajectories_lib
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
 from sensitivity_tf.reproduce import statistics

@@ -22,7 +22,7 @@ from typing import List
 import keras
 import numpy as np
 
-from sensitivity_tf import nonlinearities
+from sensitivity_tf.networks import nonlinearities
 
 
 def _kernel_init(weight_scale, seed):

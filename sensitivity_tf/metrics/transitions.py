@@ -1,7 +1,7 @@
 """Transitions between linear regions along closed trajectories (docs/method.md §1.2), sampled.
 
 Every hidden neuron has an integer **code**, the linear piece of its nonlinearity its
-pre-activation lies in (`sensitivity_tf.nonlinearities`); c(x) concatenates the codes of all
+pre-activation lies in (`sensitivity_tf.networks.nonlinearities`); c(x) concatenates the codes of all
 hidden layers (the logit layer is affine and has none). Along a closed trajectory sampled
 at k points z_0 … z_{k−1},
 
@@ -10,7 +10,7 @@ at k points z_0 … z_{k−1},
 so a neuron that jumps from piece 0 to piece 2 between two samples counts 2, and the step
 from the last sample back to the first is counted (the loop is closed). Sampling misses
 crossings that undo each other between two samples, so t grows towards the exact count as k
-grows (`sensitivity_tf.exact_transitions` is the exact counter used as the oracle).
+grows (`sensitivity_tf.metrics.exact_transitions` is the exact counter used as the oracle).
 
 **Transition density** [ours]: transitions per radian of φ in B equal-angle bins, the sum of
 the step counts of the k/B steps in a bin (step i goes from φ_i to φ_{i+1}) times B/(2π);
@@ -21,7 +21,7 @@ For tanh networks the code is the sign of the pre-activation: a count of sign ch
 of linear regions [ours]; results carry ``piecewise_linear=False`` to say so.
 
 **Any Keras model** (``route="graph"``): a model that is not a plain Dense stack (a CNN, say)
-gets its codes from every code site `sensitivity_tf.classifier.code_sites` finds: every
+gets its codes from every code site `sensitivity_tf.networks.classifier.code_sites` finds: every
 activation, conv feature maps included, fused activations through their recomputed
 pre-activation, and the argmax position within each max-pooling window. An argmax code is
 categorical: a change counts 1, whatever the positions (a 3-piece unit jumping two pieces
@@ -29,7 +29,7 @@ counts 2, as above). Ties between equal maxima (e.g. several ReLUs off in one wi
 the first position and change only when the ReLU codes do, so such a step counts in both
 codes: the count is that of code changes, an upper bound on region changes at the same k.
 A layer whose codes cannot be obtained is refused by name. The exact counter
-(`sensitivity_tf.exact_transitions`) stays FC-only.
+(`sensitivity_tf.metrics.exact_transitions`) stays FC-only.
 
 For a plain Dense stack the points of an ellipse never exist as inputs: the first layer is affine, so its
 pre-activation along the ellipse is z_1(φ) = [1, cos φ, sin φ] (basis · W_1) + bias, with the
@@ -48,8 +48,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sensitivity_tf import classifier
-from sensitivity_tf.trajectories import Ellipse
+from sensitivity_tf.networks import classifier
+from sensitivity_tf.metrics.trajectories import Ellipse
 
 DEFAULT_SAMPLES = 3072
 DEFAULT_BINS = 64

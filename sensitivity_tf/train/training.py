@@ -41,7 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from sensitivity_tf.data import augmentation
-from sensitivity_tf.data.registry import Dataset
+from sensitivity_tf.data.preprocessing import Dataset
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 STOP_RULES = ("budget", "first_fit")

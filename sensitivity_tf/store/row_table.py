@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sensitivity_tf import atomic
+from sensitivity_tf.store import atomic
 
 _SAFE = re.compile(r"^[A-Za-z0-9_.=-]+$")
 

@@ -3,7 +3,7 @@
 Each entry carries what the two sensitivity metrics need besides the function itself:
 
 * ``derivative(z)``: the elementwise derivative, used by the fast Jacobian-norm route
-  (`sensitivity_tf.jacobian`) so that it never has to differentiate through the first
+  (`sensitivity_tf.metrics.jacobian`) so that it never has to differentiate through the first
   (widest) layer;
 * ``breakpoints``: the pre-activation values where the function changes linear piece.
   The *code* of a neuron (docs/method.md §1.2) is the index of the piece its pre-activation ``z``

@@ -24,7 +24,7 @@ import math
 import time
 from typing import Callable, Dict, List, Optional
 
-from sensitivity_tf import atomic
+from sensitivity_tf.store import atomic
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
@@ -34,7 +34,7 @@ from sensitivity_tf.survey import tuner as tuner_lib
 
 def validate_config(cfg) -> None:
   """One-line ConfigError for an experiment config that cannot run."""
-  from sensitivity_tf import train_config
+  from sensitivity_tf.train import train_config
   from sensitivity_tf.data import registry
   if cfg.experiment not in EXPERIMENTS:
     raise train_config.ConfigError(f"experiment={cfg.experiment!r} is invalid; allowed: "
@@ -52,7 +52,7 @@ def validate_config(cfg) -> None:
   for name, low in (("num_slices", 1), ("resolution", 2)):
     if name in cfg:
       check_int(name, low)
-  from sensitivity_tf.reproduce import studies
+  from sensitivity_tf.reproduce import growth
   from sensitivity_tf.survey import study as study_lib
   surveys = [cfg[k] for k in ("survey", "grid") if k in cfg]
   if "pairs" in cfg:
@@ -61,7 +61,7 @@ def validate_config(cfg) -> None:
     surveys += list(cfg.pairs.values())
   for survey in surveys:  # each on every dataset the experiment runs
     for d in cfg.datasets:
-      study_lib.validate(studies.on_dataset(survey, d))
+      study_lib.validate(growth.on_dataset(survey, d))
   if "network" in cfg:
     net = train_config.default_config()
     net.update(cfg.network.to_dict())
@@ -69,7 +69,7 @@ def validate_config(cfg) -> None:
       net.dataset = d
       train_config.validate(net)
   if "evaluation" in cfg:
-    from sensitivity_tf import evaluation
+    from sensitivity_tf.metrics import evaluation
     evaluation.EvaluationSettings(**cfg.evaluation.to_dict()).validate()
 
 
@@ -136,7 +136,7 @@ def _format_extra(entry: dict) -> List[str]:
 def report_provenance(ws: Workspace, results: List[dict]) -> dict:
   """What the report was computed with: the code's version and, for every dataset it has
   claims on, the kind of data source and its fingerprint (never a local path)."""
-  from sensitivity_tf import environment
+  from sensitivity_tf.store import environment
   from sensitivity_tf.data import registry
   names = sorted({r["dataset"] for r in results if r["dataset"] in registry.DATASETS})
   return dict(code=environment.code_version(),
@@ -144,7 +144,7 @@ def report_provenance(ws: Workspace, results: List[dict]) -> dict:
 
 
 def provenance_notes(provenance: dict) -> List[str]:
-  from sensitivity_tf import environment
+  from sensitivity_tf.store import environment
   notes = [f"Code: {environment.code_version_text(provenance['code'])}."]
   for name, data in provenance["data"].items():
     notes.append(f"Data, {name}: source `{data['source']}`, fingerprint (SHA-256 of the "

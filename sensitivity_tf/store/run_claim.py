@@ -35,7 +35,7 @@ import time
 import uuid
 from typing import Callable, Iterator, Optional
 
-from sensitivity_tf.run_dir import RunDirError
+from sensitivity_tf.store.run_dir import RunDirError
 
 CLAIM = "claim.json"
 HEARTBEAT_SECS = 30.0
