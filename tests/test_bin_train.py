@@ -5,6 +5,7 @@ import os
 import pathlib
 import tempfile
 
+import pytest
 import tensorflow as tf
 from absl.testing import parameterized
 
@@ -13,6 +14,7 @@ from conftest import MNIST_NPZ, assert_one_line_error, run_bin
 
 class BinTrainTest(parameterized.TestCase, tf.test.TestCase):
 
+  @pytest.mark.slow
   def test_real_subset_end_to_end_and_rerun(self):
     with tempfile.TemporaryDirectory() as d:
       out = os.path.join(d, "run")
@@ -34,6 +36,7 @@ class BinTrainTest(parameterized.TestCase, tf.test.TestCase):
       self.assertEqual(rerun.returncode, 0, rerun.stderr)
       self.assertIn("already finished", rerun.stdout)
 
+  @pytest.mark.slow
   def test_precedence_defaults_config_file_flags(self):
     with tempfile.TemporaryDirectory() as d:
       config_file = pathlib.Path(d, "cfg.py")
@@ -53,6 +56,7 @@ class BinTrainTest(parameterized.TestCase, tf.test.TestCase):
       self.assertEqual(cfg["optimizer"], "adam")  # default
       self.assertEqual(cfg["batch_size"], 0)
 
+  @pytest.mark.slow
   @parameterized.parameters(
       ("--width=-3", "width=-3 is invalid; allowed: an integer >= 1"),
       ("--dataset=imagenet", "dataset='imagenet' is invalid; allowed: mnist, fashion_mnist"),

@@ -1,5 +1,6 @@
 """Every config in configs/ builds and validates, in each of its modes, and documents itself."""
 
+import pytest
 import tensorflow as tf
 from absl.testing import parameterized
 
@@ -113,6 +114,7 @@ class ConfigFilesTest(tf.test.TestCase):
     self.assertEqual(config_files.path("reproduce_capacity"),
                      str(REPO / "configs" / "reproduce_capacity.py"))
 
+  @pytest.mark.slow
   def test_unknown_name_lists_the_configs(self):
     proc = run_bin("train", "--config=nope:quick", "--output_dir=/nonexistent/x", timeout=120)
     assert_one_line_error(self, proc, "error: --config=nope: no such file, and no config of "

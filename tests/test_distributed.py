@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import pandas as pd
+import pytest
 import tensorflow as tf
 
 from conftest import REPO, run_bin
@@ -84,6 +85,7 @@ def comparable(frame):
 
 class DistributedReproduceTest(Processes):
 
+  @pytest.mark.slow
   def test_chief_two_workers_one_killed_and_restarted_equals_one_process(self):
     root = self.dir / "distributed"
     args = [*REPRODUCE, f"--results_dir={root}", "--worker_grace_secs=20",
@@ -182,6 +184,7 @@ def survey_args(results_dir, *extra, config="survey_default"):
 
 class DistributedSurveyTest(Processes):
 
+  @pytest.mark.slow
   def test_restarted_chief_resumes_and_workers_reconnect(self):
     # The chief is killed as soon as a row appears, often while the worker that wrote it is
     # in the middle of a call to it; such a call is sent again (tuner._Client._call; this
@@ -211,6 +214,7 @@ class DistributedSurveyTest(Processes):
     attempts = [len(p.read_text().splitlines()) for p in (d / "runs").glob("*/attempts.log")]
     self.assertEqual(attempts, [1] * 6)  # the restarted chief handed nothing out twice
 
+  @pytest.mark.slow
   def test_foreign_workers_are_refused_with_one_line(self):
     d = self.dir / "survey"
     args = survey_args(d, "--config.num_models=2", "--worker_grace_secs=10",

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 import tensorflow as tf
 
 from conftest import REPO
@@ -27,6 +28,7 @@ print(calls)
 
 class DevicesTest(tf.test.TestCase):
 
+  @pytest.mark.slow
   def test_memory_growth_on_every_gpu_before_the_first_op(self):
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
                          cwd=REPO, timeout=120)

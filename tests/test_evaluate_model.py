@@ -11,6 +11,7 @@ import tempfile
 import keras
 import numpy as np
 import pandas as pd
+import pytest
 import tensorflow as tf
 
 import keras_zoo
@@ -51,6 +52,7 @@ class EndToEndTest(tf.test.TestCase):
     self.assertTrue(np.all(points.jacobian_norm > 0))
     return summary, points
 
+  @pytest.mark.slow
   def test_npz_of_a_new_shape_with_a_cnn(self):
     with tempfile.TemporaryDirectory() as d:
       npz = os.path.join(d, "grey8.npz")
@@ -62,6 +64,7 @@ class EndToEndTest(tf.test.TestCase):
                       f"--dataset={npz}", f"--output_dir={d}/eval", *QUICK)
       self.assertIn("| cached", again.stdout)
 
+  @pytest.mark.slow
   def test_class_folder_tree_with_an_fc_network(self):
     with tempfile.TemporaryDirectory() as d:
       tree = write_tree(pathlib.Path(d) / "animals", per_class=4)
@@ -69,6 +72,7 @@ class EndToEndTest(tf.test.TestCase):
       self.assertIn(summary["jacobian_route"], ("gram", "direct"))
       self.assertTrue(summary["data"]["source"].startswith("image_tree:"))
 
+  @pytest.mark.slow
   def test_models_and_data_that_do_not_fit_give_one_line_errors(self):
     with tempfile.TemporaryDirectory() as d:
       npz = os.path.join(d, "grey8.npz")

@@ -9,6 +9,7 @@ from unittest import mock
 
 import numpy as np
 import pandas as pd
+import pytest
 import tensorflow as tf
 
 from conftest import tiny_dataset
@@ -152,6 +153,7 @@ class EvaluateRunTest(tf.test.TestCase):
 
 class BinEvaluateTest(tf.test.TestCase):
 
+  @pytest.mark.slow
   def test_end_to_end_on_real_subset_and_bad_paths(self):
     with tempfile.TemporaryDirectory() as d:
       out = os.path.join(d, "runs", "a")

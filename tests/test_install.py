@@ -17,6 +17,7 @@ import sysconfig
 import tempfile
 import unittest
 
+import pytest
 from conftest import REPO
 
 COMMANDS = ("train", "evaluate_sensitivity", "survey", "reproduce")
@@ -90,6 +91,7 @@ class InstallTest(unittest.TestCase):
     self.assertEqual(proc.returncode, 0, proc.stderr)
     return pathlib.Path(proc.stdout.strip())
 
+  @pytest.mark.slow
   def test_install_then_editable_install(self):
     self._pip_install(str(self.source))
     installed = self._where("sensitivity_tf")

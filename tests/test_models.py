@@ -7,6 +7,7 @@ import tempfile
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from absl.testing import parameterized
 
@@ -67,6 +68,7 @@ class ModelTest(parameterized.TestCase, tf.test.TestCase):
     self.assertAllClose(loaded(x), model(x))
     self.assertIs(models.nonlinearity_of(loaded), nonlinearities.get(name))
 
+  @pytest.mark.slow
   def test_saved_model_loads_in_a_process_that_never_imports_the_package(self):
     # Every nonlinearity in one file: one subprocess instead of five.
     x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32) * 4

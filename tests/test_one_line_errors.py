@@ -13,6 +13,7 @@ import time
 from unittest import mock
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from absl.testing import parameterized
 
@@ -36,6 +37,7 @@ def train_tiny(directory, **overrides):
 
 class ConfigErrorsTest(parameterized.TestCase, tf.test.TestCase):
 
+  @pytest.mark.slow
   @parameterized.named_parameters(
       ("train", "train", ["--config=configs/train.py", "--config.max_step=5"],
        "--config.max_step: the config has no field 'max_step'; did you mean 'max_steps'?"),
@@ -55,6 +57,7 @@ class ConfigErrorsTest(parameterized.TestCase, tf.test.TestCase):
       assert_one_line_error(self, proc, "error: " + message)
       self.assertFalse(pathlib.Path(d, "out").exists())  # found before any training
 
+  @pytest.mark.slow
   @parameterized.named_parameters(
       ("syntax", "def get_config(:\n", "syntax error in"),
       ("no_get_config", "x = 1\n", "the file has no get_config() function"),
@@ -78,6 +81,7 @@ class DataAndRunErrorsTest(tf.test.TestCase):
              y_test=yt[:n_test])
     return path
 
+  @pytest.mark.slow
   def test_train_subset_larger_than_the_data_and_an_empty_test_split(self):
     with tempfile.TemporaryDirectory() as d:
       path = self._npz(d, 100, 10)
@@ -91,6 +95,7 @@ class DataAndRunErrorsTest(tf.test.TestCase):
       assert_one_line_error(self, proc, f"error: npz:{path}: the test split is empty")
       self.assertEqual(sorted(os.listdir(d)), ["small.npz"])
 
+  @pytest.mark.slow
   def test_runs_that_cannot_be_evaluated_and_damaged_files(self):
     with tempfile.TemporaryDirectory() as d:
       # 20 examples of 10 classes: no class has three points for a same-class ellipse.
@@ -105,6 +110,7 @@ class DataAndRunErrorsTest(tf.test.TestCase):
         proc = run_bin("evaluate_sensitivity", os.path.join(d, run), *EVAL, timeout=300)
         assert_one_line_error(self, proc, message)
 
+  @pytest.mark.slow
   def test_truncated_checkpoint(self):
     with tempfile.TemporaryDirectory() as d:
       out = os.path.join(d, "run")
@@ -132,6 +138,7 @@ DEFAULT_SIGINT_EXEC = ("import os, signal, sys; signal.signal(signal.SIGINT, sig
 
 class ProcessErrorsTest(tf.test.TestCase):
 
+  @pytest.mark.slow
   def test_ctrl_c_says_the_run_can_be_resumed(self):
     with tempfile.TemporaryDirectory() as d:
       out = os.path.join(d, "run")
@@ -155,6 +162,7 @@ class ProcessErrorsTest(tf.test.TestCase):
                         "resume"])
       self.assertFalse(pathlib.Path(out, run_claim.CLAIM).exists())  # released
 
+  @pytest.mark.slow
   def test_chief_port_in_use(self):
     with socket.socket() as s, tempfile.TemporaryDirectory() as d:
       s.bind(("", 0))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 
+import pytest
 import tensorflow as tf
 
 from conftest import MNIST_NPZ, REPO
@@ -37,6 +38,7 @@ def _git(root, *args):
 
 class CodeVersionTest(tf.test.TestCase):
 
+  @pytest.mark.slow
   def test_checkout_commit_and_dirty_flag_else_package_version(self):
     with tempfile.TemporaryDirectory() as d:
       root = pathlib.Path(d)

@@ -10,6 +10,7 @@ from unittest import mock
 
 import numpy as np
 import pandas as pd
+import pytest
 import tensorflow as tf
 
 from sensitivity_tf.train import train_run
@@ -126,6 +127,7 @@ class ExportTest(tf.test.TestCase):
 
 class BinReproduceTest(tf.test.TestCase):
 
+  @pytest.mark.slow
   def test_dry_run_of_chosen_factors_counts_only_their_studies(self):
     with tempfile.TemporaryDirectory() as d:
       proc = run_bin("reproduce", "--config=configs/reproduce_factors.py", "--preset=tiny",
@@ -138,6 +140,7 @@ class BinReproduceTest(tf.test.TestCase):
       self.assertIn("(2 studies and 0 single networks)", proc.stdout)  # counted apart
       self.assertEqual(os.listdir(d), [])  # a dry run trains and writes nothing
 
+  @pytest.mark.slow
   def test_quick_run_and_bad_flags(self):
     with tempfile.TemporaryDirectory() as d:
       # --config names the experiment's file; its fields take overrides (1 slice: 3 anchors)

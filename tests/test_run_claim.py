@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 
+import pytest
 import tensorflow as tf
 
 from conftest import MNIST_NPZ, REPO, assert_one_line_error
@@ -65,6 +66,7 @@ class ClaimTest(tf.test.TestCase):
       self.assertFalse(pathlib.Path(d, run_claim.CLAIM).exists())
       self.assertEqual(os.listdir(d), [])  # no temporary files left either
 
+  @pytest.mark.slow
   def test_stale_claims_are_taken_over(self):
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -84,6 +86,7 @@ class ClaimTest(tf.test.TestCase):
       with self.assertRaisesRegex(run_claim.ClaimError, "in use by pid 1 on elsewhere"):
         run_claim.acquire(d)
 
+  @pytest.mark.slow
   def test_live_process_on_this_host_is_not_stale(self):
     with tempfile.TemporaryDirectory() as d:
       sleeper = subprocess.Popen(["sleep", "30"])
@@ -122,6 +125,7 @@ class TwoProcessesTest(tf.test.TestCase):
   """bin/train twice on one directory, the first held inside the window right after its
   claim (where the issue's 0.3 s race lived: before config.json is written)."""
 
+  @pytest.mark.slow
   def test_second_process_is_refused_whatever_the_timing(self):
     with tempfile.TemporaryDirectory() as d:
       out, hold = os.path.join(d, "run"), os.path.join(d, "go")
@@ -138,6 +142,7 @@ class TwoProcessesTest(tf.test.TestCase):
       again = finish(start_train(*TINY, "--seed=1", f"--output_dir={out}"))
       assert_one_line_error(self, again, "holds a run with another configuration (seed: 0 != 1")
 
+  @pytest.mark.slow
   def test_killed_owner_is_taken_over_and_the_run_finishes(self):
     with tempfile.TemporaryDirectory() as d:
       out, hold = os.path.join(d, "run"), os.path.join(d, "never")
@@ -150,6 +155,7 @@ class TwoProcessesTest(tf.test.TestCase):
       self.assertIn(f"took over the stale claim of pid {first.pid}", rerun.stdout)
       self.assertTrue(pathlib.Path(out, "metrics.json").is_file())
 
+  @pytest.mark.slow
   def test_failed_start_leaves_no_folder_and_tilde_is_expanded(self):
     with tempfile.TemporaryDirectory() as d:
       out = os.path.join(d, "a", "b", "run")

@@ -13,6 +13,7 @@ from unittest import mock
 
 import numpy as np
 import pandas as pd
+import pytest
 import tensorflow as tf
 from absl.testing import parameterized
 
@@ -103,6 +104,7 @@ class DesignTest(parameterized.TestCase, tf.test.TestCase):
     cells = pd.DataFrame([t.config for t in trials]).groupby(["depth", "width", "optimizer"]).size()
     self.assertEqual(set(cells.values), {2})
 
+  @pytest.mark.slow
   def test_trial_key_is_a_hash_of_what_defines_the_trial(self):
     cfg = train_config.default_config().to_dict()
     key = design.trial_key(cfg, SETTINGS_ID)
@@ -242,6 +244,7 @@ class ChiefLostMidCallTest(tf.test.TestCase):
     return dict(KERASTUNER_TUNER_ID="worker0", KERASTUNER_ORACLE_IP="127.0.0.1",
                 KERASTUNER_ORACLE_PORT=port)
 
+  @pytest.mark.slow
   def test_call_in_flight_when_the_chief_dies_is_answered_by_the_next_chief(self):
     env = self.worker_env()
     with tempfile.TemporaryDirectory() as d, mock.patch.dict(os.environ, env):
@@ -381,6 +384,7 @@ class OneStudyPerResultsDirTest(tf.test.TestCase):
                                   "study"):
         study.check_same_study(recorded, study.validate(other), "here")
 
+  @pytest.mark.slow
   def test_bin_survey_refuses_another_study_before_any_training(self):
     with tempfile.TemporaryDirectory() as d:
       grid = study.validate(common.grid_study("tiny"))
@@ -433,6 +437,7 @@ class FailuresTest(tf.test.TestCase):
 
 class BadDataSurveyTest(tf.test.TestCase):
 
+  @pytest.mark.slow
   def test_bad_data_stops_before_training_and_the_fixed_data_finishes(self):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (600, 28, 28)).astype(np.float32)
@@ -485,6 +490,7 @@ class ProcessesTest(tf.test.TestCase):
     self.procs.append(p)
     return p
 
+  @pytest.mark.slow
   def test_kill_9_then_rerun_finishes_with_every_row_once(self):
     with tempfile.TemporaryDirectory() as d:
       n = 6
@@ -511,6 +517,7 @@ class ProcessesTest(tf.test.TestCase):
       for run, mtime in finished_runs.items():  # no finished network was retrained
         self.assertEqual(pathlib.Path(d, "runs", run, "metrics.json").stat().st_mtime, mtime)
 
+  @pytest.mark.slow
   def test_chief_and_two_workers_on_loopback(self):
     with tempfile.TemporaryDirectory() as d:
       port = str(free_port())
@@ -536,6 +543,7 @@ class ProcessesTest(tf.test.TestCase):
       self.assertLen(attempts, n)
       self.assertTrue(all(len(a) == 1 for a in attempts), attempts)  # each ran exactly once
 
+  @pytest.mark.slow
   def test_tiny_cnn_survey_on_real_data(self):
     # Beyond the paper: the small CNN family through the whole pipeline (train, evaluate with
     # the GradientTape route and graph transitions, table), on real Fashion-MNIST.
@@ -552,6 +560,7 @@ class ProcessesTest(tf.test.TestCase):
       self.assertTrue(np.all(frame.transitions_random_mean > 0))
       self.assertEqual(set(frame.jacobian_route), {"gradient_tape"})
 
+  @pytest.mark.slow
   def test_worker_without_chief_gives_up(self):
     with tempfile.TemporaryDirectory() as d:
       env = dict(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(free_port()),
@@ -564,6 +573,7 @@ class ProcessesTest(tf.test.TestCase):
 
 class BinSurveyFlagsTest(tf.test.TestCase):
 
+  @pytest.mark.slow
   def test_bad_flags_fail_with_one_line(self):
     for flags, message in (
         ([], "--config is required"),
