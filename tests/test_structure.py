@@ -4,7 +4,6 @@ module name used twice, and every module importable."""
 import ast
 import collections
 import importlib
-import pathlib
 
 import pytest
 

@@ -25,7 +25,7 @@ def tiny_config(**overrides):
 
 def trainer_for(dataset, cfg):
   model = train_run.build_model(cfg, dataset)
-  return training.Trainer(model, dataset, train_config.training_settings(cfg))
+  return training.Trainer(model, dataset, cfg)
 
 
 class TrainerTest(parameterized.TestCase, tf.test.TestCase):

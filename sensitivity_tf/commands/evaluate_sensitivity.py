@@ -44,22 +44,7 @@ from sensitivity_tf.store import evaluations
 from sensitivity_tf.store import run_dir
 
 _DEFAULTS = evaluation.EvaluationSettings()
-_HELP = {
-    "variant": "Jacobian of the softmax output (paper) or of the logits.",
-    "num_projections": "0 = exact norm; n > 0 = random-projection estimate with n draws.",
-    "jacobian_batch_size": "Points per compiled Jacobian call.",
-    "test_points": "Test points to evaluate (0 = the whole test set).",
-    "train_points": "Training points (-1 = as many as test points, 0 = none).",
-    "point_seed": "Seed of the test/train point subsets.",
-    "num_samples": "k: samples per closed loop (multiple of 6 and of --bins).",
-    "bins": "B: angle bins of the transition density.",
-    "ellipses_per_kind": "N: ellipses of each kind (random, different-class, same-class).",
-    "ellipse_jacobian_samples": "Jacobian samples per ellipse (multiple of 6).",
-    "trajectory_seed": "Seed of the ellipses' anchors.",
-    "test_point_ellipses": "Test points with their own ellipse (per-point transitions).",
-    "test_point_seed": "Seed of those test points and their ellipses.",
-}
-cli.define_fields({f.name: (getattr(_DEFAULTS, f.name), _HELP[f.name])
+cli.define_fields({f.name: (f.default, f.metadata["help"])
                    for f in dataclasses.fields(_DEFAULTS)})
 flags.DEFINE_bool("force", False, "Recompute even if a finished evaluation exists.")
 flags.DEFINE_string("table", None, "Summary table directory (default: <parent of the first "

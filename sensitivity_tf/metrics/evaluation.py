@@ -56,23 +56,35 @@ TRAJECTORY_TRANSITIONS = run_dir_lib.TRAJECTORY_TRANSITIONS
 SUMMARY = run_dir_lib.SUMMARY
 
 
+def _setting(default, help_text: str):
+  return dataclasses.field(default=default, metadata={"help": help_text})
+
+
 @dataclasses.dataclass(frozen=True)
 class EvaluationSettings:
-  """Everything an evaluation depends on besides the model and the data."""
+  """Everything an evaluation depends on besides the model and the data. Each field carries
+  its help (the flag's help of ``bin/evaluate_sensitivity``)."""
 
-  variant: str = "softmax"            # Jacobian of the softmax (paper) or of the logits
-  num_projections: int = 0            # 0 = exact norm; n > 0 = random-projection estimate
-  jacobian_batch_size: int = 0        # 0 = automatic (see jacobian.JacobianNorm)
-  test_points: int = 0                # 0 = the whole test set
-  train_points: int = -1              # -1 = as many as test points; 0 = none
-  point_seed: int = 0
-  num_samples: int = transitions.DEFAULT_SAMPLES   # k per loop
-  bins: int = transitions.DEFAULT_BINS             # B angle bins
-  ellipses_per_kind: int = 8          # N
-  ellipse_jacobian_samples: int = 192  # ‖J‖ samples per ellipse (multiple of 6)
-  trajectory_seed: int = 0
-  test_point_ellipses: int = 100      # per-test-point transitions: how many test points
-  test_point_seed: int = 0
+  variant: str = _setting("softmax", "Jacobian of the softmax output (paper) or of the "
+                          "logits.")
+  num_projections: int = _setting(0, "0 = exact norm; n > 0 = random-projection estimate "
+                                  "with n draws.")
+  jacobian_batch_size: int = _setting(0, "Points per compiled Jacobian call (0 = automatic, "
+                                      "see jacobian.JacobianNorm).")
+  test_points: int = _setting(0, "Test points to evaluate (0 = the whole test set).")
+  train_points: int = _setting(-1, "Training points (-1 = as many as test points, 0 = none).")
+  point_seed: int = _setting(0, "Seed of the test/train point subsets.")
+  num_samples: int = _setting(transitions.DEFAULT_SAMPLES, "k: samples per closed loop "
+                              "(multiple of 6 and of --bins).")
+  bins: int = _setting(transitions.DEFAULT_BINS, "B: angle bins of the transition density.")
+  ellipses_per_kind: int = _setting(8, "N: ellipses of each kind (random, different-class, "
+                                    "same-class).")
+  ellipse_jacobian_samples: int = _setting(192, "Jacobian samples per ellipse (multiple of "
+                                           "6).")
+  trajectory_seed: int = _setting(0, "Seed of the ellipses' anchors.")
+  test_point_ellipses: int = _setting(100, "Test points with their own ellipse (per-point "
+                                      "transitions).")
+  test_point_seed: int = _setting(0, "Seed of those test points and their ellipses.")
 
   def validate(self) -> "EvaluationSettings":
     def check(ok, name, allowed):

@@ -21,7 +21,6 @@ import keras
 import numpy as np
 
 from sensitivity_tf.networks import models
-from sensitivity_tf.store import run_dir as run_dir_lib
 
 
 @dataclasses.dataclass
@@ -117,10 +116,3 @@ def density_ratio(image: np.ndarray, s: Slice, radius: float = 0.1) -> Tuple[np.
     within = (u - au) ** 2 + (v - av) ** 2 <= (radius * s.radius) ** 2
     near.append(mask[within].mean() / s.pixel_area)
   return np.array(near), float(average)
-
-
-def initial_model(run) -> keras.Model:
-  """The network of a run directory at initialization (its saved initial weights)."""
-  model = run.load_model()
-  model.load_weights(run.file(run_dir_lib.INITIAL_WEIGHTS))
-  return model

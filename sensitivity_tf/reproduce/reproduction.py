@@ -63,11 +63,8 @@ def validate_config(cfg) -> None:
     for d in cfg.datasets:
       study_lib.validate(growth.on_dataset(survey, d))
   if "network" in cfg:
-    net = train_config.default_config()
-    net.update(cfg.network.to_dict())
     for d in cfg.datasets:
-      net.dataset = d
-      train_config.validate(net)
+      train_config.TrainConfig.from_mapping(cfg.network.to_dict(), dataset=d)
   if "evaluation" in cfg:
     from sensitivity_tf.metrics import evaluation
     evaluation.EvaluationSettings(**cfg.evaluation.to_dict()).validate()

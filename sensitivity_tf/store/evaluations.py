@@ -80,10 +80,9 @@ def evaluate_run(run: run_dir_lib.RunDirectory, settings: evaluation.EvaluationS
     summary["cached"] = True
     _write_row(table, key, summary, settings)
     return summary
-  cfg = train_config.default_config()
-  cfg.update(run.config()["config"])
+  cfg = run.train_config()
   if data_dir:
-    cfg.data_dir = data_dir
+    cfg = cfg.replace(data_dir=data_dir)
   dataset = dataset or data_lib.load(**train_config.data_options(cfg))
   run.check_same_data(dataset, allow_other=allow_other_data)
   model = model or run.load_model()

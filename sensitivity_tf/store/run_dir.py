@@ -104,6 +104,23 @@ class RunDirectory:
   def metrics(self) -> dict:
     return self._read_json(METRICS)
 
+  def train_config(self):
+    """The run's `sensitivity_tf.train.train_config.TrainConfig`, from ``config.json``."""
+    from sensitivity_tf.train import train_config  # the store layer reads what train wrote
+    return train_config.TrainConfig.from_mapping(self.config()["config"])
+
+  def load_dataset(self, data_dir: Optional[str] = None):
+    """The run's dataset as it trained on it (its own data source, or ``data_dir``)."""
+    from sensitivity_tf import data
+    cfg = self.train_config()
+    return data.load(**cfg.replace(data_dir=data_dir or cfg.data_dir).data_options())
+
+  def initial_model(self) -> keras.Model:
+    """The network at initialization: the trained model with its saved initial weights."""
+    model = self.load_model()
+    model.load_weights(self.file(INITIAL_WEIGHTS))
+    return model
+
   def check_same_data(self, dataset, allow_other: bool = False) -> None:
     """Raises RunDirError if ``dataset`` (a `data.Dataset`) is not the data this run was
     trained on: its fingerprint differs from the one recorded in ``config.json`` (runs from

@@ -25,7 +25,6 @@ import json
 import pathlib
 from typing import Any, Callable, Dict, Optional
 
-import ml_collections
 
 from sensitivity_tf.metrics import evaluation
 from sensitivity_tf.store import evaluations
@@ -74,13 +73,11 @@ def study_jobs(folder: str, study: Dict[str, Any]) -> Dict[str, Job]:
                              for t in design_lib.build_trials(study, settings.settings_id))}
 
 
-def network_config(overrides: Dict[str, Any], data_dir: str = "") -> ml_collections.ConfigDict:
+def network_config(overrides: Dict[str, Any], data_dir: str = "") -> train_config.TrainConfig:
   """The validated training config of a single network: the defaults, no progress display,
   ``data_dir``, then ``overrides``."""
-  cfg = train_config.default_config()
-  cfg.update(dict(progress=False, data_dir=data_dir), **overrides)
-  train_config.validate(cfg)
-  return cfg
+  return train_config.TrainConfig.from_mapping(dict(progress=False, data_dir=data_dir),
+                                               overrides)
 
 
 def network_job(folder: str, overrides: Dict[str, Any],

@@ -89,9 +89,7 @@ class TrialRunner:
   def check_data(self, trial: Trial) -> None:
     """Loads (and caches) ``trial``'s dataset, so that data that cannot be used stops the
     survey with one DataError before any training, instead of failing every trial."""
-    cfg = train_config.default_config()
-    cfg.update(trial.config)
-    self.datasets.get(cfg)
+    self.datasets.get(train_config.TrainConfig.from_mapping(trial.config))
 
   def run_dir(self, trial: Trial) -> pathlib.Path:
     return self.results_dir / "runs" / trial.run_key
@@ -109,9 +107,7 @@ class TrialRunner:
     with open(path / "attempts.log", "a") as f:  # one line per time a process ran it
       f.write(f"{row['worker']} {datetime.datetime.now(datetime.timezone.utc).isoformat()}\n")
     try:
-      cfg = train_config.default_config()
-      cfg.update(trial.config)
-      train_config.validate(cfg)
+      cfg = train_config.TrainConfig.from_mapping(trial.config)
       dataset = self.datasets.get(cfg)
       metrics, model = train_run.train_model(cfg, path, dataset=dataset, log=lambda *_: None)
       row.update({k: metrics[k] for k in ("train_loss", "train_accuracy", "test_loss",

@@ -98,9 +98,7 @@ def validate(study) -> Dict[str, Any]:
           "seeds_per_cell", "an integer >= 1")
   settings = evaluation_settings(s)
   for trial in design_lib.build_trials(s, settings.settings_id):
-    cfg = train_config.default_config()
-    cfg.update(trial.config)
-    train_config.validate(cfg)
+    train_config.TrainConfig.from_mapping(trial.config)
   return s
 
 

@@ -12,8 +12,9 @@ from, display, checkpoint frequency) do not change the result.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 import ml_collections
 
@@ -27,53 +28,114 @@ class ConfigError(ValueError):
   """An invalid setting; the message is one line naming the value and what is allowed."""
 
 
-# name -> (default, help). The order is the order of `--helpfull` and of config.json.
-FIELDS: Dict[str, tuple] = {
-    "dataset": ("fashion_mnist", "Dataset: " + registry.ALLOWED_NAMES + "."),
-    "data_dir": ("", "Local copy of the data (file or directory); see sensitivity_tf.data."),
-    "standardize": (False, "Standardize each input feature with training-set statistics."),
-    "train_subset": (0, "Train on a class-stratified random subset of this size (0 = all)."),
-    "subset_seed": (0, "Seed of the training subset."),
-    "random_label_fraction": (0.0, "Fraction in [0, 1] of training labels replaced by "
-                                   "uniformly random classes."),
-    "label_seed": (0, "Seed of the random labels."),
-    "augment": (False, "On-the-fly augmentation (translations; flips for 32x32)."),
-    "architecture": ("fc", "Network family: fc (the paper's) or cnn (beyond the paper: depth "
-                           "conv blocks of width channels, 3x3 conv + 2x2 max pooling, a dense "
-                           "head of width units)."),
-    "depth": (2, "Number of hidden layers (0 = a linear softmax model); conv blocks for cnn."),
-    "width": (512, "Units per hidden layer."),
-    "nonlinearity": ("relu", "Hidden nonlinearity: " + ", ".join(nonlinearities.NONLINEARITIES)
-                     + "."),
-    "weight_scale": (2.0, "sigma_w^2: each weight ~ N(0, sigma_w^2 / fan_in)."),
-    "bias_scale": (0.0, "sigma_b: each bias ~ N(0, sigma_b^2)."),
-    "optimizer": ("adam", "Optimizer: " + ", ".join(training.OPTIMIZERS) + "."),
-    "learning_rate": (1e-3, "Learning rate."),
-    "batch_size": (128, "Mini-batch size; 0 or 'full' = full batch."),
-    "target_accuracy": (0.0, "Un-augmented training accuracy that counts as a fit (0 = auto: "
-                              "1.0, or 0.999 with 100 classes)."),
-    "max_steps": (20000, "Training budget in optimizer steps (stop_rule=budget), or the step "
-                         "cap (stop_rule=first_fit)."),
-    "stop_rule": ("budget", "budget: train exactly max_steps steps, well past the first fit "
-                            "(the paper's protocol); first_fit: stop at the first evaluation at "
-                            "target_accuracy."),
-    "eval_every": (0, "Evaluate every this many steps (0 = one epoch, at least 20 steps)."),
-    "seed": (0, "Seed of initialization, mini-batch order and augmentation."),
-    "history_test_points": (0, "Test points evaluated for the training history (0 = all; "
-                               "final metrics always use the whole test set)."),
-    "checkpoint_every_secs": (60.0, "Checkpoint for resumption at most this often."),
-    "progress": (True, "Show a progress display."),
-}
+def _field(default, help_text: str, identity: bool = True):
+  """A config field: its default, its help (the flag's help) and whether it is part of the
+  network's identity (`IDENTITY_FIELDS`)."""
+  return dataclasses.field(default=default, metadata={"help": help_text, "identity": identity})
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """Every knob of one training run, typed, validated on construction and immutable.
+
+  Field order is the order of ``--helpfull`` and of ``config.json``. Build one with
+  `TrainConfig.from_mapping` (defaults < each mapping in turn < keyword overrides: what a
+  run directory's ``config.json``, a survey trial or a config file holds); `replace` gives a
+  changed copy. It reads like the ``ConfigDict`` it replaces (``cfg.width``, ``cfg["width"]``,
+  ``dict(cfg)``), so code written for either works with both.
+  """
+
+  dataset: str = _field("fashion_mnist", "Dataset: " + registry.ALLOWED_NAMES + ".")
+  data_dir: str = _field("", "Local copy of the data (file or directory); see "
+                         "sensitivity_tf.data.", identity=False)
+  standardize: bool = _field(False, "Standardize each input feature with training-set "
+                             "statistics.")
+  train_subset: int = _field(0, "Train on a class-stratified random subset of this size "
+                             "(0 = all).")
+  subset_seed: int = _field(0, "Seed of the training subset.")
+  random_label_fraction: float = _field(0.0, "Fraction in [0, 1] of training labels replaced "
+                                        "by uniformly random classes.")
+  label_seed: int = _field(0, "Seed of the random labels.")
+  augment: bool = _field(False, "On-the-fly augmentation (translations; flips for 32x32).")
+  architecture: str = _field("fc", "Network family: fc (the paper's) or cnn (beyond the "
+                             "paper: depth conv blocks of width channels, 3x3 conv + 2x2 max "
+                             "pooling, a dense head of width units).")
+  depth: int = _field(2, "Number of hidden layers (0 = a linear softmax model); conv blocks "
+                      "for cnn.")
+  width: int = _field(512, "Units per hidden layer.")
+  nonlinearity: str = _field("relu", "Hidden nonlinearity: "
+                             + ", ".join(nonlinearities.NONLINEARITIES) + ".")
+  weight_scale: float = _field(2.0, "sigma_w^2: each weight ~ N(0, sigma_w^2 / fan_in).")
+  bias_scale: float = _field(0.0, "sigma_b: each bias ~ N(0, sigma_b^2).")
+  optimizer: str = _field("adam", "Optimizer: " + ", ".join(training.OPTIMIZERS) + ".")
+  learning_rate: float = _field(1e-3, "Learning rate.")
+  batch_size: int = _field(128, "Mini-batch size; 0 or 'full' = full batch.")
+  target_accuracy: float = _field(0.0, "Un-augmented training accuracy that counts as a fit "
+                                  "(0 = auto: 1.0, or 0.999 with 100 classes).")
+  max_steps: int = _field(20000, "Training budget in optimizer steps (stop_rule=budget), or "
+                          "the step cap (stop_rule=first_fit).")
+  stop_rule: str = _field("budget", "budget: train exactly max_steps steps, well past the "
+                          "first fit (the paper's protocol); first_fit: stop at the first "
+                          "evaluation at target_accuracy.")
+  eval_every: int = _field(0, "Evaluate every this many steps (0 = one epoch, at least 20 "
+                           "steps).")
+  seed: int = _field(0, "Seed of initialization, mini-batch order and augmentation.")
+  history_test_points: int = _field(0, "Test points evaluated for the training history (0 = "
+                                    "all; final metrics always use the whole test set).",
+                                    identity=False)
+  checkpoint_every_secs: float = _field(60.0, "Checkpoint for resumption at most this often.",
+                                        identity=False)
+  progress: bool = _field(True, "Show a progress display.", identity=False)
+
+  def __post_init__(self):
+    validate(self)
+
+  @classmethod
+  def from_mapping(cls, *sources: Mapping[str, Any], **overrides: Any) -> "TrainConfig":
+    """defaults < ``sources`` in order < ``overrides``; unknown fields and values of the wrong
+    type are a ConfigError (one line); ``batch_size`` also takes ``'full'``; integers are
+    taken for float fields."""
+    values: Dict[str, Any] = {}
+    for source in (*sources, overrides):
+      for key, value in dict(source or {}).items():
+        values[key] = _coerce(key, value)
+    return cls(**values)
+
+  def replace(self, **changes: Any) -> "TrainConfig":
+    return TrainConfig.from_mapping(self.to_dict(), changes)
+
+  def to_dict(self) -> Dict[str, Any]:
+    return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+  def keys(self):
+    return [f.name for f in dataclasses.fields(self)]
+
+  def __getitem__(self, name: str) -> Any:
+    if name not in FIELDS:
+      raise KeyError(name)
+    return getattr(self, name)
+
+  def identity(self) -> Dict[str, Any]:
+    return identity(self)
+
+  def data_options(self) -> Dict[str, Any]:
+    return data_options(self)
+
+
+# name -> (default, help), in field order: the flags of bin/train and the allowed keys.
+FIELDS: Dict[str, tuple] = {f.name: (f.default, f.metadata["help"])
+                            for f in dataclasses.fields(TrainConfig)}
 
 # Fields added after runs were made, with the value those runs had: an old run directory
 # without them is the same run as one with these values.
 ADDED_FIELDS = {"architecture": "fc"}
 
-IDENTITY_FIELDS = tuple(k for k in FIELDS if k not in (
-    "data_dir", "checkpoint_every_secs", "progress", "history_test_points"))
+IDENTITY_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig)
+                        if f.metadata["identity"])
 
 
 def default_config() -> ml_collections.ConfigDict:
+  """The defaults as a ``ConfigDict``: what a ``--config`` file starts from (configs/train.py)."""
   return ml_collections.ConfigDict({k: v[0] for k, v in FIELDS.items()})
 
 
@@ -103,8 +165,9 @@ def parse_batch_size(value) -> int:
   return value
 
 
-def validate(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """Raises ConfigError (one line) on the first invalid setting; returns ``cfg``."""
+def validate(cfg):
+  """Raises ConfigError (one line) on the first invalid setting of ``cfg`` (a `TrainConfig`
+  or a ``ConfigDict`` of its fields); returns ``cfg``."""
   unknown = sorted(set(cfg.keys()) - set(FIELDS))
   if unknown:
     raise ConfigError(f"unknown setting(s) {unknown}; allowed: {', '.join(FIELDS)}")
@@ -140,24 +203,24 @@ def validate(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   return cfg
 
 
-def merge(config_file: Optional[ml_collections.ConfigDict],
-          explicit: Dict[str, Any]) -> ml_collections.ConfigDict:
+def _coerce(key: str, value: Any) -> Any:
+  """``value`` for field ``key``, in the field's type (see `TrainConfig.from_mapping`)."""
+  if key not in FIELDS:
+    raise ConfigError(f"unknown setting {key!r}; allowed: {', '.join(FIELDS)}")
+  if key == "batch_size":
+    value = parse_batch_size(value)
+  default = FIELDS[key][0]
+  if isinstance(default, float) and _is_int(value):
+    value = float(value)
+  if type(value) is not type(default):
+    raise ConfigError(f"{key}={value!r} is invalid; allowed: a value of type "
+                      f"{type(default).__name__}")
+  return value
+
+
+def merge(config_file: Optional[Mapping[str, Any]], explicit: Dict[str, Any]) -> TrainConfig:
   """defaults < ``config_file`` < ``explicit`` (flags given on the command line)."""
-  cfg = default_config()
-  for source in (config_file or {}, explicit):
-    for key, value in dict(source).items():
-      if key not in FIELDS:
-        raise ConfigError(f"unknown setting {key!r}; allowed: {', '.join(FIELDS)}")
-      if key == "batch_size":
-        value = parse_batch_size(value)
-      default = FIELDS[key][0]
-      if isinstance(default, float) and _is_int(value):
-        value = float(value)
-      if type(value) is not type(default):
-        raise ConfigError(f"{key}={value!r} is invalid; allowed: a value of type "
-                          f"{type(default).__name__}")
-      cfg[key] = value
-  return validate(cfg)
+  return TrainConfig.from_mapping(config_file or {}, explicit)
 
 
 def identity(cfg) -> Dict[str, Any]:
@@ -194,11 +257,3 @@ def default_run_name(cfg) -> str:
     blob = json.dumps(differing, sort_keys=True).encode()
     suffix = "_h" + hashlib.sha256(blob).hexdigest()[:12]
   return name + suffix
-
-
-def training_settings(cfg) -> training.TrainSettings:
-  return training.TrainSettings(
-      optimizer=cfg.optimizer, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
-      target_accuracy=cfg.target_accuracy, max_steps=cfg.max_steps, stop_rule=cfg.stop_rule,
-      eval_every=cfg.eval_every, seed=cfg.seed, augment=cfg.augment,
-      history_test_points=cfg.history_test_points)

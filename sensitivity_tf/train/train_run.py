@@ -117,7 +117,7 @@ def _train_claimed(run: RunDirectory, cfg, overwrite: bool, dataset: Optional[da
         return run.metrics(), None
   dataset = dataset or load_dataset(cfg)
   model = build_model(cfg, dataset)
-  trainer = training.Trainer(model, dataset, train_config.training_settings(cfg))
+  trainer = training.Trainer(model, dataset, cfg)
   if cfg.batch_size > trainer.batch_size:
     log(f"{run.path}: batch_size={cfg.batch_size} is more than the {trainer.num_train} training "
         f"examples: training full batch ({trainer.batch_size})")

@@ -64,20 +64,6 @@ def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimize
 
 
 @dataclasses.dataclass
-class TrainSettings:
-  optimizer: str = "adam"
-  learning_rate: float = 1e-3
-  batch_size: int = 128
-  target_accuracy: float = 0.0  # 0 = fit_threshold(number of classes)
-  max_steps: int = 20000
-  stop_rule: str = "budget"
-  eval_every: int = 0
-  seed: int = 0
-  augment: bool = False
-  history_test_points: int = 0  # 0 = the whole test set
-
-
-@dataclasses.dataclass
 class Evaluation:
   """One row of the training history (losses in nats, accuracies as fractions)."""
 
@@ -114,9 +100,12 @@ class TrainResult:
 
 
 class Trainer:
-  """Trains ``model`` on ``dataset`` under ``settings``; see the module docstring."""
+  """Trains ``model`` on ``dataset`` under ``settings``, the run's
+  `sensitivity_tf.train.train_config.TrainConfig` (its optimizer, learning rate, batch size,
+  target accuracy, step budget, stop rule, evaluation interval, seed, augmentation and
+  history test points are read); see the module docstring."""
 
-  def __init__(self, model: keras.Model, dataset: Dataset, settings: TrainSettings):
+  def __init__(self, model: keras.Model, dataset: Dataset, settings):
     self.model = model
     self.dataset = dataset
     self.settings = settings

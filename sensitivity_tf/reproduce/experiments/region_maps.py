@@ -7,8 +7,6 @@ import numpy as np
 
 from sensitivity_tf.store import atomic
 from sensitivity_tf.metrics import regions as regions_lib
-from sensitivity_tf.train import train_config
-from sensitivity_tf.train import train_run
 from sensitivity_tf.metrics import trajectories as trajectories_lib
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
@@ -33,11 +31,8 @@ def compute(cfg, ws, dataset):
   if path.is_file():
     with np.load(path) as f:
       return dict(f), run
-  c = train_config.default_config()
-  c.update(run.config()["config"])
-  c.data_dir = c.data_dir or ws.data_dir
-  ds = train_run.load_dataset(c)
-  trained, initial = run.load_model(), regions_lib.initial_model(run)
+  ds = run.load_dataset(data_dir=run.train_config().data_dir or ws.data_dir)
+  trained, initial = run.load_model(), run.initial_model()
   rng = np.random.default_rng([cfg.seed, 5])
   out = {"before": [], "after": [], "near_before": [], "near_after": [], "avg_before": [],
          "avg_after": [], "anchors_uv": [], "radius": []}
