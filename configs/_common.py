@@ -113,40 +113,14 @@ GRID = {
                   batch_size=[32, 0]),
 }
 
-# Datasets each experiment runs at each preset (CIFAR-100 has no offline copy here).
+# Datasets each experiment runs at each preset (CIFAR-100 has no offline copy here); the
+# survey-based experiments that the small preset also runs on CIFAR-10 ask for it
+# (`experiment(..., with_cifar=True)`).
 DATASETS = {
     "tiny": ["fashion_mnist"],
     "small": ["fashion_mnist", "mnist"],
     "paper": ["mnist", "fashion_mnist", "cifar10", "cifar100"],
 }
-WITH_CIFAR = ("correlation", "factors")
-
-# The single networks of the trajectories and regions experiments (same protocol: a budget).
-# Small [ours]: under the old protocol the Fashion-MNIST trajectories network (10,000 examples,
-# at most 4,000 steps) ended at 0.9892 training accuracy, so its figure rested on a network
-# that never fit; 5,000 examples and 8,000 steps (205 epochs at batch 128) give it room to fit
-# and then keep training. The regions network fit 2,000 examples within 1,000 steps before.
-TRAJECTORY_NETWORK = {
-    "tiny": dict(depth=2, width=32, train_subset=200, max_steps=400, eval_every=50,
-                 learning_rate=0.005),
-    "small": dict(depth=2, width=512, train_subset=5000, max_steps=8000, eval_every=400),
-    "paper": dict(depth=2, width=512, train_subset=0, max_steps=100000, eval_every=0),
-}
-TRAJECTORY_EVALUATION = {
-    "tiny": dict(test_points=200, num_samples=96, bins=16, ellipses_per_kind=4,
-                 ellipse_jacobian_samples=24, test_point_ellipses=0),
-    "small": dict(test_points=1000, ellipses_per_kind=16, test_point_ellipses=0),
-    "paper": dict(ellipses_per_kind=32, test_point_ellipses=0),
-}
-REGIONS_NETWORK = {
-    "tiny": dict(depth=2, width=16, train_subset=200, max_steps=400, eval_every=50,
-                 learning_rate=0.005),
-    "small": dict(depth=3, width=128, train_subset=2000, max_steps=6000, eval_every=200),
-    "paper": dict(depth=3, width=128, train_subset=0, max_steps=100000, eval_every=0),
-}
-REGIONS_GRID = {"tiny": dict(num_slices=2, resolution=48),
-                "small": dict(num_slices=12, resolution=200),
-                "paper": dict(num_slices=32, resolution=400)}
 
 
 def preset_name(preset: str) -> str:
@@ -195,30 +169,25 @@ def grid_study(preset: str) -> ml_collections.ConfigDict:
   return cfg
 
 
-def experiment(name: str, preset: str) -> ml_collections.ConfigDict:
-  """Everything experiment ``name`` trains and measures at ``preset``."""
+def experiment(name: str, preset: str, with_cifar: bool = False,
+               **values: Any) -> ml_collections.ConfigDict:
+  """The fields every experiment config has (its name, preset, datasets, bootstrap size and
+  seed), then ``values``: what the experiment's own config file sets (configs/reproduce_*.py).
+  ``with_cifar`` adds CIFAR-10 at the small preset."""
   preset = preset_name(preset)
   datasets = list(DATASETS[preset])
-  if preset == "small" and name in WITH_CIFAR:
+  if preset == "small" and with_cifar:
     datasets.append("cifar10")
-  if preset == "paper" and name in ("trajectories", "regions"):
-    datasets = ["mnist"]
   cfg: Dict[str, Any] = dict(experiment=name, preset=preset, datasets=datasets,
                              num_bootstrap=1000, seed=0)
-  if name in ("capacity", "correlation", "points"):
-    cfg.update(survey=default_survey(preset), growth=SIZES[preset]["growth"])
-  if name == "correlation":
-    cfg.update(grid=grid_study(preset), grid_datasets=datasets[:1])
-  if name == "factors":
-    # `factors`: which factor studies to run and judge, in this order (comma-separated);
-    # all four by default. Fewer (say --config.factors=random_labels) run only those, and C13
-    # then pools only their pairs, which its report names.
-    cfg.update(pairs={f: pairs_study(f, preset) for f in design_lib.FACTORS},
-               factors=",".join(design_lib.FACTORS), growth=SIZES[preset]["pair_growth"])
-  if name == "trajectories":
-    cfg.update(network=dict(TRAJECTORY_NETWORK[preset], stop_rule="budget"),
-               evaluation=TRAJECTORY_EVALUATION[preset])
-  if name == "regions":
-    cfg.update(network=dict(REGIONS_NETWORK[preset], stop_rule="budget"),
-               **REGIONS_GRID[preset])
+  cfg.update(values)
   return ml_collections.ConfigDict(cfg)
+
+
+def survey_experiment(name: str, preset: str, with_cifar: bool = False,
+                      **values: Any) -> ml_collections.ConfigDict:
+  """An experiment that reads the `default` random survey, grown until ``growth`` says
+  (capacity, correlation, points)."""
+  preset = preset_name(preset)
+  return experiment(name, preset, with_cifar, survey=default_survey(preset),
+                    growth=SIZES[preset]["growth"], **values)

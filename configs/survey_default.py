@@ -6,20 +6,19 @@ Space:     depth 1-4, width 64-512 (paper preset: to 1024), ReLU / ReLU6 / hard 
            32 / 128 / 512 / full (small: 32 / 128 / full), sigma_w^2 in {1, 2}, random labels
            (p = 1/4) and augmentation (p = 1/2) as factors; each trained for the preset's
            budget of optimizer steps.
-Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
-           replaced by the rerun]
-           tiny: 4 networks, 10 s; small: 60 networks on a 1,000-example subset, 6.8 min
-           measured on this project's 2-core machine (2026-11-27, Fashion-MNIST): 409 s wall,
-           93% of it training; paper: 2,000 networks on full data (a cluster).
-Result:    [old protocol, as above]
-           one row per network in <results_dir>/table (gap, ‖J‖, transitions, ...), the input
-           of the correlation and capacity figures (bin/reproduce). Small, measured: 60 ok, 18
-           at 100% training accuracy, median test accuracy 0.778, median gap 0.181; among the
-           18, log10 ‖J‖ vs gap Pearson 0.92 [0.46, 0.97], Spearman 0.64 [0.11, 0.95].
+Runtime:   small, measured on this project's 2-core machine (2026-11-30, as the study
+           inside bin/reproduce, which grows it past its first 40 networks): Fashion-MNIST 120
+           networks in 51 min of network time, MNIST 80 in 29.7 min, CIFAR-10 120 in 50.3 min;
+           bin/survey alone trains the first 40 (about a third of that). tiny: 6 networks,
+           seconds. paper: 2,000 networks on full data (a cluster).
+Result:    one row per network in <results_dir>/table (gap, ‖J‖, transitions, ...): the input of
+           the capacity, correlation and points experiments; the committed small-preset tables
+           are docs/figures/tables/<dataset>/default-<hash>.csv, and what they show is in
+           docs/figures/claims.md and docs/results.md.
 Quick:     bin/survey --config=configs/survey_default.py --preset=tiny
 Name:      the study `default`; bin/reproduce's experiments run this same study under
-           the same name (configs/_common.py builds both), so its networks
-           have the same identities (run-directory hashes) in both.
+           the same name (configs/_common.py builds both), so its networks have the
+           same identities (run-directory hashes) in both.
 Protocol:  every network trains for the preset's budget of optimizer steps
            (stop_rule=budget; see configs/_common.py).
 """

@@ -5,19 +5,17 @@ Grid:      depth {1, 2, 4} x width {64, 256} x optimizer {sgd, adam} x batch {32
            (24 cells; tiny: depth x width, 2 x 2 cells); ReLU; learning rate 0.005 for both
            optimizers [ours]: a rate tied to the optimizer would be one more varied
            hyperparameter, and the grid must be complete over those it varies.
-Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
-           replaced by the rerun]
-           tiny: 4 networks, about 10 s; small: 24 networks, 65 s wall (measured on this
-           project's 2-core machine (2026-11-27, Fashion-MNIST)); paper: 3 seeds per cell.
-Result:    [old protocol, as above]
-           a complete grid over the varied hyperparameters, so that the granulated Kendall
-           coefficient Psi of Jiang et al. (2020) can be computed (bin/reproduce). Small,
-           measured: 24 ok, 8 at 100% training accuracy; Psi with the gap: Jacobian norm 0.375,
-           weight norm 0.333, number of weights 0.208, transitions -0.042.
+Runtime:   small, measured on this project's 2-core machine (2026-11-30): 24 networks, 4.8
+           min (Fashion-MNIST). tiny: 4 networks, seconds. paper: 3 seeds per cell (a cluster).
+Result:    one row per network in <results_dir>/table, complete over the varied hyperparameters,
+           so that the granulated Kendall Ψ of Jiang et al. (2020) can be computed
+           (bin/reproduce --experiment=correlation); the committed small-preset tables are
+           docs/figures/tables/<dataset>/grid-<hash>.csv, and what they show is in
+           docs/figures/claims.md and docs/results.md.
 Quick:     bin/survey --config=configs/survey_grid.py --preset=tiny
 Name:      the study `grid`; bin/reproduce's experiments run this same study under
-           the same name (configs/_common.py builds both), so its networks
-           have the same identities (run-directory hashes) in both.
+           the same name (configs/_common.py builds both), so its networks have the
+           same identities (run-directory hashes) in both.
 Protocol:  every network trains for the preset's budget of optimizer steps
            (stop_rule=budget; see configs/_common.py).
 """

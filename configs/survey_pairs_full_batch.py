@@ -4,19 +4,18 @@ Command:   bin/survey --config=configs/survey_pairs_full_batch.py --preset=small
 Design:    pairs of networks identical in every hyperparameter and seed except the factor, the
            rest drawn from the default space. "bad" variant: full-batch training; "good"
            variant: the drawn mini-batch size (32, 128 or 512).
-Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
-           replaced by the rerun]
-           tiny: 2 pairs, about 10 s; small: 24 pairs (48 networks) on a 1,000-example subset,
-           212 s wall (measured on this project's 2-core machine (2026-11-27, Fashion-MNIST));
-           paper: 250 pairs on full data.
-Result:    [old protocol, as above]
-           rows with pair_id / pair_role (bad, good): the input of the factors figure. Small,
-           measured (Wilson 95% intervals): 48 ok; with full batch the gap is higher in 0.54
-           [0.35, 0.72] of pairs, ‖J‖ in 0.67 [0.47, 0.82], transitions in 0.08 [0.02, 0.26].
+Runtime:   small, measured on this project's 2-core machine (2026-11-30, as the study inside
+           bin/reproduce, grown to 30 pairs): 26.9 min of network time on MNIST, 25.0 on
+           Fashion-MNIST; bin/survey alone trains the first 20 pairs (about two thirds of that).
+           tiny: 3 pairs, seconds. paper: 250 pairs on full data (a cluster).
+Result:    one row per network in <results_dir>/table with pair_id / pair_role (bad, good): the
+           input of the factors experiment; the committed small-preset tables are
+           docs/figures/tables/<dataset>/pairs_full_batch-<hash>.csv, and what they show is in
+           docs/figures/claims.md and docs/results.md.
 Quick:     bin/survey --config=configs/survey_pairs_full_batch.py --preset=tiny
 Name:      the study `pairs_full_batch`; bin/reproduce's experiments run this same study under
-           the same name (configs/_common.py builds both), so its networks
-           have the same identities (run-directory hashes) in both.
+           the same name (configs/_common.py builds both), so its networks have the
+           same identities (run-directory hashes) in both.
 Protocol:  every network trains for the preset's budget of optimizer steps
            (stop_rule=budget; see configs/_common.py).
 """

@@ -4,20 +4,18 @@ Command:   bin/survey --config=configs/survey_pairs_random_labels.py --preset=sm
 Design:    pairs of networks identical in every hyperparameter and seed except the factor, the
            rest drawn from the default space. "bad" variant: every training label replaced by a
            uniformly random class (fraction 1); "good" variant: the true labels.
-Runtime:   [measured under the old protocol (networks stopped at their first fit); to be
-           replaced by the rerun]
-           tiny: 2 pairs, about 10 s; small: 24 pairs (48 networks) on a 1,000-example subset,
-           218 s wall (measured on this project's 2-core machine (2026-11-27, Fashion-MNIST));
-           paper: 250 pairs on full data.
-Result:    [old protocol, as above]
-           rows with pair_id / pair_role (bad, good): the input of the factors figure. Small,
-           measured (Wilson 95% intervals): 48 ok; the random-label network's gap is above its
-           twin's in 0.96 [0.80, 0.99] of pairs, its ‖J‖ in 0.79 [0.60, 0.91], its transitions
-           in 0.33 [0.18, 0.53].
+Runtime:   small, measured on this project's 2-core machine (2026-11-30, as the study inside
+           bin/reproduce, grown to 30 pairs): 22.4 min of network time on MNIST, 19.3 on
+           Fashion-MNIST; bin/survey alone trains the first 20 pairs (about two thirds of that).
+           tiny: 3 pairs, seconds. paper: 250 pairs on full data (a cluster).
+Result:    one row per network in <results_dir>/table with pair_id / pair_role (bad, good): the
+           input of the factors experiment; the committed small-preset tables are
+           docs/figures/tables/<dataset>/pairs_random_labels-<hash>.csv, and what they show is
+           in docs/figures/claims.md and docs/results.md.
 Quick:     bin/survey --config=configs/survey_pairs_random_labels.py --preset=tiny
 Name:      the study `pairs_random_labels`; bin/reproduce's experiments run this same study under
-           the same name (configs/_common.py builds both), so its networks
-           have the same identities (run-directory hashes) in both.
+           the same name (configs/_common.py builds both), so its networks have the
+           same identities (run-directory hashes) in both.
 Protocol:  every network trains for the preset's budget of optimizer steps
            (stop_rule=budget; see configs/_common.py).
 """

@@ -57,18 +57,22 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
     validate = validator_for(path)
     full, quick = validate(module.get_config()), validate(module.get_config("quick"))
     self.assertNotEqual(dict(full), dict(quick))
-    if not path.stem.startswith("train"):  # studies and experiments also have the cluster size
-      paper = validate(module.get_config("paper"))
-      self.assertNotEqual(dict(paper), dict(full))
+    if not path.stem.startswith("train"):  # studies and experiments: every preset
+      built = {preset: validate(module.get_config(preset)) for preset in ("tiny", "small",
+                                                                          "paper")}
+      self.assertEqual(dict(built["small"]), dict(full))
+      self.assertEqual(dict(built["tiny"]), dict(quick))  # quick is the tiny preset
+      self.assertNotEqual(dict(built["paper"]), dict(full))
+      for preset, cfg in built.items():
+        self.assertEqual(cfg["preset"], preset)
     if path.stem.startswith("reproduce_"):
       self.assertEqual(module.get_config().experiment, path.stem[len("reproduce_"):])
     with self.assertRaisesRegex(ValueError, "no-such-mode"):
       module.get_config("no-such-mode")
 
   def test_every_network_of_the_small_preset_trains_past_the_first_fit(self):
-    common = config_files.load_config_module(str(REPO / "configs" / "_common.py"))
     for name in ("capacity", "correlation", "factors", "points", "regions", "trajectories"):
-      cfg = common.experiment(name, "small")
+      cfg = config_files.experiment_config(name, "small")
       studies = [cfg[k] for k in ("survey", "grid") if k in cfg]
       studies += list(cfg.pairs.values()) if "pairs" in cfg else []
       for s in studies:

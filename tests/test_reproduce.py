@@ -21,9 +21,8 @@ from sensitivity_tf.reproduce import reproduction
 from sensitivity_tf.reproduce import export
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
-from conftest import REPO, assert_one_line_error, run_bin
+from conftest import assert_one_line_error, run_bin
 
-common = config_files.load_config_module(str(REPO / "configs" / "_common.py"))
 
 
 class ExperimentsTest(tf.test.TestCase):
@@ -33,8 +32,8 @@ class ExperimentsTest(tf.test.TestCase):
     super().setUpClass()
     cls.tmp = tempfile.TemporaryDirectory()
     cls.ws = Workspace(cls.tmp.name, "tiny", progress=False, log=lambda *_: None)
-    cls.first = {name: reproduction.run_experiment(name, common.experiment(name, "tiny"),
-                                             cls.ws) for name in EXPERIMENTS}
+    cls.first = {name: reproduction.run_experiment(
+        name, config_files.experiment_config(name, "tiny"), cls.ws) for name in EXPERIMENTS}
 
   @classmethod
   def tearDownClass(cls):
@@ -81,7 +80,8 @@ class ExperimentsTest(tf.test.TestCase):
 
     with mock.patch.object(train_run, "train_model", counting):
       for name in EXPERIMENTS:
-        again = reproduction.run_experiment(name, common.experiment(name, "tiny"), self.ws)
+        again = reproduction.run_experiment(
+            name, config_files.experiment_config(name, "tiny"), self.ws)
         self.assertEqual([r.verdict for r in again["results"]],
                          [r.verdict for r in self.first[name]["results"]])
     self.assertFalse(any(calls), f"{sum(calls)} networks were retrained")

@@ -10,7 +10,7 @@ import tensorflow as tf
 from absl.testing import parameterized
 from scipy import stats as scipy_stats
 
-from conftest import REPO
+
 from sensitivity_tf.commands import cli
 from sensitivity_tf.commands import config_files
 from sensitivity_tf.train import train_config
@@ -305,8 +305,7 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
     self.assertNotIn("only", every[-1].statistic)
 
   def test_chosen_factors_from_the_config(self):
-    common = config_files.load_config_module(str(REPO / "configs" / "_common.py"))
-    cfg = common.experiment("factors", "tiny")
+    cfg = config_files.experiment_config("factors", "tiny")
     self.assertEqual(factors.chosen(cfg), list(factors.VARIANTS))  # the paper's order
     cfg.factors = " full_batch,random_labels"
     self.assertEqual(factors.chosen(cfg), ["full_batch", "random_labels"])

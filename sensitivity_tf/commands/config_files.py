@@ -79,3 +79,8 @@ def load_config_file(path: str, argument: Optional[str] = None):
   module = load_config_module(path)
   return module.get_config() if argument is None else module.get_config(argument)
 
+
+def experiment_config(name: str, preset: str = "small"):
+  """The config of experiment ``name`` at ``preset``: ``configs/reproduce_<name>.py``'s
+  ``get_config(preset)``."""
+  return load_config_file(path(f"reproduce_{name}"), preset)
