@@ -45,8 +45,8 @@ class DatasetCache:
     self.size = size
 
   def get(self, cfg) -> data.Dataset:
-    key = tuple(cfg[k] for k in ("dataset", "data_dir", "standardize", "train_subset",
-                                 "subset_seed", "random_label_fraction", "label_seed"))
+    options = train_config.preprocessing_options(cfg)
+    key = (cfg.dataset, cfg.data_dir, *options.values())
     if key in self._prepared:
       self._prepared.move_to_end(key)
       return self._prepared[key]
@@ -54,10 +54,7 @@ class DatasetCache:
     if raw_key not in self._raw:
       self._raw[raw_key] = data.load_source(cfg.dataset, cfg.data_dir or None)
     spec, train, test, source = self._raw[raw_key]
-    dataset = data.preprocess(
-        spec, train, test, source, standardize=cfg.standardize,
-        train_subset=cfg.train_subset, subset_seed=cfg.subset_seed,
-        random_label_fraction=cfg.random_label_fraction, label_seed=cfg.label_seed)
+    dataset = data.preprocess(spec, train, test, source, **options)
     self._prepared[key] = dataset
     if len(self._prepared) > self.size:
       self._prepared.popitem(last=False)

@@ -230,11 +230,20 @@ def identity(cfg) -> Dict[str, Any]:
           if not (k in ADDED_FIELDS and cfg[k] == ADDED_FIELDS[k])}
 
 
+# The fields that say how the raw data becomes what the network trains on: the options of
+# `sensitivity_tf.data.preprocess`, each with the config field's name.
+PREPROCESSING_FIELDS = ("standardize", "train_subset", "subset_seed", "random_label_fraction",
+                        "label_seed")
+
+
+def preprocessing_options(cfg) -> Dict[str, Any]:
+  """The arguments of `sensitivity_tf.data.preprocess` for the data ``cfg`` trains on."""
+  return {k: cfg[k] for k in PREPROCESSING_FIELDS}
+
+
 def data_options(cfg) -> Dict[str, Any]:
   """The arguments of `sensitivity_tf.data.load` that give the data ``cfg`` trains on."""
-  return dict(name=cfg.dataset, data_dir=cfg.data_dir or None, standardize=cfg.standardize,
-              train_subset=cfg.train_subset, subset_seed=cfg.subset_seed,
-              random_label_fraction=cfg.random_label_fraction, label_seed=cfg.label_seed)
+  return dict(name=cfg.dataset, data_dir=cfg.data_dir or None, **preprocessing_options(cfg))
 
 
 NAMED_FIELDS = ("dataset", "depth", "width", "nonlinearity", "seed")
