@@ -16,11 +16,7 @@ Result:    one row per network in <results_dir>/table (gap, ‖J‖, transitions
            are docs/figures/tables/<dataset>/default-<hash>.csv, and what they show is in
            docs/figures/claims.md and docs/results.md.
 Quick:     bin/survey --config=configs/survey_default.py --preset=tiny
-Name:      the study `default`; bin/reproduce's experiments run this same study under
-           the same name (configs/_common.py builds both), so its networks have the
-           same identities (run-directory hashes) in both.
-Protocol:  every network trains for the preset's budget of optimizer steps
-           (stop_rule=budget; see configs/_common.py).
+Name:      the study `default`; bin/reproduce runs the same study (same run directories).
 """
 
 from sensitivity_tf.commands import config_files

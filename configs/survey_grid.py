@@ -9,15 +9,10 @@ Runtime:   small, measured on this project's 2-core machine (2026-11-30): 24 net
            min (Fashion-MNIST). tiny: 4 networks, seconds. paper: 3 seeds per cell (a cluster).
 Result:    one row per network in <results_dir>/table, complete over the varied hyperparameters,
            so that the granulated Kendall Ψ of Jiang et al. (2020) can be computed
-           (bin/reproduce --experiment=correlation); the committed small-preset tables are
-           docs/figures/tables/<dataset>/grid-<hash>.csv, and what they show is in
-           docs/figures/claims.md and docs/results.md.
+           (bin/reproduce --experiment=correlation); committed at the small preset:
+           docs/figures/tables/<dataset>/grid-<hash>.csv (read in docs/results.md).
 Quick:     bin/survey --config=configs/survey_grid.py --preset=tiny
-Name:      the study `grid`; bin/reproduce's experiments run this same study under
-           the same name (configs/_common.py builds both), so its networks have the
-           same identities (run-directory hashes) in both.
-Protocol:  every network trains for the preset's budget of optimizer steps
-           (stop_rule=budget; see configs/_common.py).
+Name:      the study `grid`; bin/reproduce runs the same study (same run directories).
 """
 
 from sensitivity_tf.commands import config_files

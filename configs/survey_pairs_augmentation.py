@@ -9,15 +9,10 @@ Runtime:   small, measured on this project's 2-core machine (2026-11-30, as the 
            Fashion-MNIST; bin/survey alone trains the first 20 pairs (about two thirds of that).
            tiny: 3 pairs, seconds. paper: 250 pairs on full data (a cluster).
 Result:    one row per network in <results_dir>/table with pair_id / pair_role (bad, good): the
-           input of the factors experiment; the committed small-preset tables are
-           docs/figures/tables/<dataset>/pairs_augmentation-<hash>.csv, and what they show is in
-           docs/figures/claims.md and docs/results.md.
+           input of the factors experiment; committed at the small preset:
+           docs/figures/tables/<dataset>/pairs_augmentation-<hash>.csv (read in docs/results.md).
 Quick:     bin/survey --config=configs/survey_pairs_augmentation.py --preset=tiny
-Name:      the study `pairs_augmentation`; bin/reproduce's experiments run this same study under
-           the same name (configs/_common.py builds both), so its networks have the
-           same identities (run-directory hashes) in both.
-Protocol:  every network trains for the preset's budget of optimizer steps
-           (stop_rule=budget; see configs/_common.py).
+Name:      the study `pairs_augmentation`; bin/reproduce runs the same study (same run directories).
 """
 
 from sensitivity_tf.commands import config_files

@@ -13,11 +13,7 @@ Result:    one row per network in <results_dir>/table with pair_id / pair_role (
            docs/figures/tables/<dataset>/pairs_random_labels-<hash>.csv, and what they show is
            in docs/figures/claims.md and docs/results.md.
 Quick:     bin/survey --config=configs/survey_pairs_random_labels.py --preset=tiny
-Name:      the study `pairs_random_labels`; bin/reproduce's experiments run this same study under
-           the same name (configs/_common.py builds both), so its networks have the
-           same identities (run-directory hashes) in both.
-Protocol:  every network trains for the preset's budget of optimizer steps
-           (stop_rule=budget; see configs/_common.py).
+Name:      the study `pairs_random_labels`; bin/reproduce runs the same study (same run directories).
 """
 
 from sensitivity_tf.commands import config_files
