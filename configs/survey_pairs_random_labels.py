@@ -1,6 +1,7 @@
 """Paired factor study: random labels (docs/method.md §4; claims C8, C13).
 
-Command:   bin/survey --config=configs/survey_pairs_random_labels.py --preset=small [--dataset=mnist]
+Command:   bin/survey --config=configs/survey_pairs_random_labels.py --preset=small \
+             [--dataset=mnist]
 Design:    pairs of networks identical in every hyperparameter and seed except the factor, the
            rest drawn from the default space. "bad" variant: every training label replaced by a
            uniformly random class (fraction 1); "good" variant: the true labels.
@@ -13,7 +14,8 @@ Result:    one row per network in <results_dir>/table with pair_id / pair_role (
            docs/figures/tables/<dataset>/pairs_random_labels-<hash>.csv, and what they show is
            in docs/figures/claims.md and docs/results.md.
 Quick:     bin/survey --config=configs/survey_pairs_random_labels.py --preset=tiny
-Name:      the study `pairs_random_labels`; bin/reproduce runs the same study (same run directories).
+Name:      the study `pairs_random_labels`; bin/reproduce runs the same study (same run
+           directories).
 """
 
 from sensitivity_tf.commands import config_files
