@@ -1,4 +1,5 @@
-"""The whole battery for one trained network: every measure of `sensitivity_tf.measures.MEASURES`, timed.
+"""The whole battery for one trained network: every measure of
+`sensitivity_tf.measures.MEASURES`, timed.
 
 `BatterySettings` holds every number the measures depend on (each documented in its family's
 module); `compute` runs the four families on a `network.TrainedNetwork`; `for_run` does it

@@ -19,15 +19,20 @@ drop** is acc(w) − acc(w + u), and the target is ``target_drop`` = 0.1 (Jiang 
   steps, −h, h), h the box's half-width per coordinate; the drop is the largest over the
   start, the iterates and the end point.
 
-Search (both): ``search_iterations`` bisection steps on [0, upper], upper starting at
-``scale_start`` = 2 and doubled (at most 12 times) until the drop at upper reaches the
-target; the scale returned is the last midpoint evaluated (or the one within tolerance).
+Search (both) **[ours: on a log scale; Jiang et al. bisect an interval linearly]**: a
+bracket [lower, upper] with the drop below the target at lower and at or above it at upper,
+found from ``scale_start`` = 2 by doubling or halving (at most 20 times; the scales of
+trained networks span decades, which a linear bisection of [0, 2] does not resolve), then
+``search_iterations`` bisection steps at the geometric midpoint √(lower · upper); the scale
+returned is the last midpoint evaluated, or the first within the tolerance.
 Every evaluation reuses the same draws (common random numbers: draw k of every scale is
 the same standard normal vector z_k times the scale, z_k from NumPy's generator seeded by
 (``seed``, k); the sharpness start likewise), so the drop is a deterministic function of
 the scale and the search is reproducible. If the target is never reached (a network at
-chance accuracy cannot drop by 0.1), the scale and its measures are NaN. The search runs on
-``train_points`` training examples (0: all; a seeded subset otherwise **[ours]**).
+chance accuracy cannot drop by 0.1), the scale and its measures are NaN; if even the
+smallest scale tried drops the accuracy by the target, that scale is returned (a bound).
+The search runs on ``train_points`` training examples (0: all; a seeded subset otherwise
+**[ours]**).
 
 Measures (σ', α' as above; logs natural; m as in the bounds of Jiang et al.):
 
@@ -54,7 +59,7 @@ import tensorflow as tf
 from sensitivity_tf.measures.network import TrainedNetwork
 
 FAMILY = "sharpness"
-MAX_DOUBLINGS = 12
+MAX_DOUBLINGS = 20
 
 
 class Landscape:
@@ -114,15 +119,21 @@ class Landscape:
 def bisect(drop: Callable[[float], float], settings) -> float:
   """The scale at which ``drop`` reaches ``settings.target_drop`` (module docstring)."""
   target, tolerance = settings.target_drop, settings.tolerance
-  lower, upper = 0.0, float(settings.scale_start)
-  doublings = 0
-  while drop(upper) < target:
-    if doublings == MAX_DOUBLINGS:
+  lower = upper = float(settings.scale_start)
+  steps = 0
+  while drop(upper) < target:  # bracket from above: double
+    if steps == MAX_DOUBLINGS:
       return math.nan
-    lower, upper, doublings = upper, 2 * upper, doublings + 1
+    lower, upper, steps = upper, 2 * upper, steps + 1
+  if lower == upper:  # bracket from below: halve
+    lower = upper / 2
+    while drop(lower) >= target:
+      if steps == MAX_DOUBLINGS:
+        return lower
+      lower, upper, steps = lower / 2, lower, steps + 1
   mid = upper
   for _ in range(settings.search_iterations):
-    mid = (lower + upper) / 2
+    mid = math.sqrt(lower * upper)
     d = drop(mid)
     if abs(d - target) <= tolerance:
       return mid
