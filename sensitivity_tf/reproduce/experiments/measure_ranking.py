@@ -130,13 +130,15 @@ def run(cfg, ws):
   figure_path = ws.figure(NAME)  # a dry run stops here: the battery is not planned work
   networks, ranking = [], []
   for dataset, kind, study, rows in populations:
+    if not len(rows):
+      ws.log(f"measures: {kind} on {dataset}: no network to measure")
+      continue
     frame = _batteries(ws, study, rows, settings, kind)
     networks.append(frame)
     ws.log(f"measures: {kind} on {dataset}: {len(frame)} networks, battery "
            f"{frame.battery_secs.sum() / 60:.1f} min against training "
            f"{frame.train_wall_secs.sum() / 60:.1f} min")
-    if len(frame):
-      ranking.append(frame)
+    ranking.append(frame)
   by_population = {}
   for frame in ranking:
     key = (frame.dataset.iloc[0], frame.population.iloc[0])
