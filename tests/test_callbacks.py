@@ -69,8 +69,10 @@ class CallbackTest(tf.test.TestCase):
         self.assertTrue(math.isnan(logged["jacobian_norm_mean"][epoch]))
         continue
       model.set_weights(snapshots.weights[epoch])
-      norms = api.jacobian_norms(model, probe).norms
+      norms = api.jacobian_norms(model, probe, route="gradient_tape").norms
       self.assertAllClose(logged["jacobian_norm_mean"][epoch], norms.mean(), rtol=1e-12)
+      self.assertAllClose(logged["jacobian_norm_mean"][epoch],  # the default (FC) route
+                          api.jacobian_norms(model, probe).mean_norm, rtol=1e-5)
       self.assertAllClose(logged["jacobian_norm_q10"][epoch], np.quantile(norms, 0.1),
                           rtol=1e-12)
       self.assertAllClose(logged["jacobian_norm_q90"][epoch], np.quantile(norms, 0.9),
