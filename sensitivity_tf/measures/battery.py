@@ -45,8 +45,8 @@ class BatterySettings:
   target_drop: float = 0.1          # accuracy drop at which σ', α' are read
   tolerance: float = 0.01           # |drop − target| that ends a search early
   mc_draws: int = 10                # Monte-Carlo draws per PAC-Bayes scale
-  search_iterations: int = 15       # bisection steps per search
-  sharpness_steps: int = 10         # projected gradient-ascent steps per sharpness scale
+  search_iterations: int = 6        # bisection steps per search (log scale; ours)
+  sharpness_steps: int = 5          # projected gradient-ascent steps per sharpness scale
   magnitude_eps: float = 1e-3       # ε of the magnitude-aware perturbations
   scale_start: float = 2.0          # first upper end of the bisection bracket
   train_points: int = 0             # training examples for the searches (0 = all)

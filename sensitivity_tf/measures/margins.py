@@ -65,8 +65,8 @@ def margin_percentile(values: np.ndarray, percentile: float) -> float:
 def spectral_complexity(net: TrainedNetwork) -> float:
   """R_A of Bartlett et al. (module docstring)."""
   product, total = 1.0, 0.0
-  for layer in net.weight_layers():
-    spec = norms.spectral_norm(layer.matrix)
+  for layer, spec2 in zip(net.weight_layers(), norms.layer_norms(net)["spec2"]):
+    spec = math.sqrt(spec2)
     product *= layer.lipschitz * spec
     two_one = float(np.linalg.norm(layer.matrix - layer.initial, axis=1).sum())
     total += two_one ** (2 / 3) / spec ** (2 / 3)
@@ -81,7 +81,7 @@ def compute(net: TrainedNetwork, settings) -> Dict[str, float]:
            "inverse_spectral_margin")
   if not gamma > 0:
     return {name: math.nan for name in names}
-  n = norms.layer_norms(net.weight_layers())
+  n = norms.layer_norms(net)
   log_spec, log_gamma2 = np.log(n["spec2"]).sum(), 2 * math.log(gamma)
   x_norm = float(np.sqrt(np.sum(np.asarray(net.x_train, np.float64) ** 2)))
   return dict(
@@ -91,5 +91,5 @@ def compute(net: TrainedNetwork, settings) -> Dict[str, float]:
                                + math.log((n["dist_fro2"] / n["spec2"]).sum())),
       log_spec_orig_main=float(log_spec - log_gamma2 + math.log((n["fro2"] / n["spec2"]).sum())),
       log_prod_of_fro_over_margin=float(np.log(n["fro2"]).sum() - log_gamma2),
-      path_norm_over_margin=norms.path_norm(net.model) / gamma ** 2,
+      path_norm_over_margin=norms.cached_path_norm(net) / gamma ** 2,
       inverse_spectral_margin=spectral_complexity(net) * x_norm / (gamma * net.num_train))

@@ -55,6 +55,7 @@ class TrainedNetwork:
   x_test: np.ndarray
   y_test: np.ndarray
   name: str = ""
+  cache: dict = dataclasses.field(default_factory=dict)  # what several families share
 
   @property
   def num_train(self) -> int:
@@ -70,6 +71,11 @@ class TrainedNetwork:
 
   def weight_layers(self) -> List[WeightLayer]:
     """The Dense and Conv2D layers, in order (module docstring)."""
+    if "weight_layers" not in self.cache:
+      self.cache["weight_layers"] = self._weight_layers()
+    return self.cache["weight_layers"]
+
+  def _weight_layers(self) -> List[WeightLayer]:
     index = {id(v): i for i, v in enumerate(self.model.weights)}
     out = []
     for layer in self.model.layers:

@@ -21,13 +21,13 @@ drop** is acc(w) − acc(w + u), and the target is ``target_drop`` = 0.1 (Jiang 
 
 Search (both) **[ours: on a log scale; Jiang et al. bisect an interval linearly]**: a
 bracket [lower, upper] with the drop below the target at lower and at or above it at upper,
-found from ``scale_start`` = 2 by doubling or halving (at most 20 times; the scales of
+found from ``scale_start`` = 2 by steps of a factor 4 up or down (at most 10; the scales of
 trained networks span decades, which a linear bisection of [0, 2] does not resolve), then
 ``search_iterations`` bisection steps at the geometric midpoint √(lower · upper); the scale
 returned is the last midpoint evaluated, or the first within the tolerance.
 Every evaluation reuses the same draws (common random numbers: draw k of every scale is
 the same standard normal vector z_k times the scale, z_k from NumPy's generator seeded by
-(``seed``, k); the sharpness start likewise), so the drop is a deterministic function of
+(``seed``, k), kept in float32; the sharpness start likewise), so the drop is a deterministic function of
 the scale and the search is reproducible. If the target is never reached (a network at
 chance accuracy cannot drop by 0.1), the scale and its measures are NaN; if even the
 smallest scale tried drops the accuracy by the target, that scale is returned (a bound).
@@ -59,7 +59,8 @@ import tensorflow as tf
 from sensitivity_tf.measures.network import TrainedNetwork
 
 FAMILY = "sharpness"
-MAX_DOUBLINGS = 20
+BRACKET_FACTOR = 4.0
+MAX_BRACKET_STEPS = 10
 
 
 class Landscape:
@@ -121,16 +122,16 @@ def bisect(drop: Callable[[float], float], settings) -> float:
   target, tolerance = settings.target_drop, settings.tolerance
   lower = upper = float(settings.scale_start)
   steps = 0
-  while drop(upper) < target:  # bracket from above: double
-    if steps == MAX_DOUBLINGS:
+  while drop(upper) < target:  # bracket from above
+    if steps == MAX_BRACKET_STEPS:
       return math.nan
-    lower, upper, steps = upper, 2 * upper, steps + 1
-  if lower == upper:  # bracket from below: halve
-    lower = upper / 2
+    lower, upper, steps = upper, BRACKET_FACTOR * upper, steps + 1
+  if lower == upper:  # bracket from below
+    lower = upper / BRACKET_FACTOR
     while drop(lower) >= target:
-      if steps == MAX_DOUBLINGS:
+      if steps == MAX_BRACKET_STEPS:
         return lower
-      lower, upper, steps = lower / 2, lower, steps + 1
+      lower, upper, steps = lower / BRACKET_FACTOR, lower, steps + 1
   mid = upper
   for _ in range(settings.search_iterations):
     mid = math.sqrt(lower * upper)
@@ -149,14 +150,18 @@ def _normal(seed: int, k: int, size: int) -> np.ndarray:
 
 
 def pacbayes_drop(land: Landscape, acc0: float, settings, magnitude: bool):
-  """The mean accuracy drop over the Monte-Carlo draws, as a function of σ."""
+  """The mean accuracy drop over the Monte-Carlo draws, as a function of σ (the draws are
+  generated once, kept in float32, and reused at every σ)."""
   eps, w = settings.magnitude_eps, land.w
+  draws = [_normal(settings.seed, k, w.size).astype(np.float32)
+           for k in range(settings.mc_draws)]
+  w2 = (w ** 2).astype(np.float32)
 
   def drop(sigma: float) -> float:
     accs = []
-    for k in range(settings.mc_draws):
-      z = _normal(settings.seed, k, w.size)
-      land.set(z * (np.sqrt(sigma ** 2 * w ** 2 + eps ** 2) if magnitude else sigma))
+    for z in draws:
+      land.set(z * (np.sqrt(np.float32(sigma ** 2) * w2 + np.float32(eps ** 2)) if magnitude
+                    else np.float32(sigma)))
       accs.append(land.accuracy())
     land.restore()
     return acc0 - float(np.mean(accs))
