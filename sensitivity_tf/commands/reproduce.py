@@ -8,9 +8,10 @@ Usage:
   sensitivity_tf-reproduce --experiment=capacity --preset=tiny   # installed, any directory
 
 Experiments (configs/reproduce_<name>.py): capacity (C1, C2), trajectories (C3, C4), regions
-(C5), correlation (C6, C7, Kendall τ and Ψ), factors (C8-C11, C13), points (C12). Each runs
-what it is missing (surveys, networks, evaluations: all resumable, never redone), then draws
-from the saved tables only, so running it again only re-analyses and redraws. --dataset
+(C5), correlation (C6, C7, Kendall τ and Ψ), factors (C8-C11, C13), points (C12), and,
+beyond the paper, measures (‖J‖ ranked among generalization measures, docs/measures.md).
+Each runs what it is missing (surveys, networks, evaluations: all resumable, never redone),
+then draws from the saved tables only, so running it again only re-analyses and redraws. --dataset
 restricts an experiment to some of its datasets (comma-separated). --experiment=X reads
 configs/reproduce_X.py (get_config(preset)); --config names one such file (or its name,
 e.g. reproduce_regions) instead and takes --config.<field>=... overrides (a changed field
@@ -24,7 +25,8 @@ Writes, under --results_dir (default results/reproduce/<preset>): figures/<exper
 and .pdf, claims.md and claims.json (every claim's statistic, n, verdict and rule), and the
 surveys and networks behind them. --docs_dir publishes the PNGs, claims.md, claims.json
 and every survey table as CSV there (a mirror: files of an earlier export that are no
-longer produced are removed).
+longer produced are removed). --tensorboard_dir writes every survey table as a TensorBoard
+HParams experiment (one run per network).
 
 Distributed (keras-tuner's chief/worker mode, as bin/survey): the same command once with
 KERASTUNER_TUNER_ID=chief and once per worker (worker0, worker1, ...), all with
@@ -62,6 +64,9 @@ flags.DEFINE_string("data_dir", None, "Local data (directory or file; see sensit
 flags.DEFINE_string("results_dir", None, "Workspace (default results/reproduce/<preset>).")
 flags.DEFINE_string("docs_dir", None, "Also publish the results here: PNG figures, claims.md, "
                     "claims.json and every survey table as CSV (reproduce/export.py).")
+flags.DEFINE_string("tensorboard_dir", None, "Also write every survey table of the workspace "
+                    "as TensorBoard HParams experiments there, <dir>/<dataset>/<study> "
+                    "(sensitivity_tf/hparams_dashboard.py).")
 flags.DEFINE_bool("progress", True, "Show survey progress.")
 flags.DEFINE_bool("dry_run", False, "Print the networks and evaluations the experiments need "
                   "and their estimated time (from runs recorded here); train nothing.")
@@ -122,6 +127,11 @@ def main(argv: list) -> None:
     written = export.export(ws.root, FLAGS.docs_dir)
     print(f"published {len(written)} files to {FLAGS.docs_dir} (figures, claims.md, "
           "claims.json, tables/<dataset>/<study>.csv)")
+  if FLAGS.tensorboard_dir:
+    from sensitivity_tf import hparams_dashboard
+    written = hparams_dashboard.export_workspace(ws.root, FLAGS.tensorboard_dir)
+    print(f"wrote {len(written)} surveys to {FLAGS.tensorboard_dir} for TensorBoard's HParams "
+          f"dashboard (tensorboard --logdir {FLAGS.tensorboard_dir})")
   print(f"figures: {ws.root / 'figures'}; report: {ws.root / 'claims.md'}")
 
 

@@ -5,6 +5,7 @@ re-analysed) without the workspace it came from.
 
 * every figure (``figures/*.png``);
 * the report, ``claims.md``, and every claim's numbers, ``claims.json``;
+* the measures experiment's tables, ``measures/ranking.csv`` and ``measures/networks.csv``;
 * every survey table as CSV, one row per network with its hyperparameters, final and
   first-fit training values and every measure: ``tables/<dataset>/<study folder>.csv``
   (rows sorted by trial index; the same columns as the Parquet table, whose ``run_dir`` is
@@ -42,6 +43,10 @@ def export(ws_root, docs_dir) -> List[str]:
     if (root / name).is_file():
       shutil.copy(root / name, docs / name)
       written.append(name)
+  for table in sorted((root / "measures").glob("*.csv")):
+    (docs / "measures").mkdir(exist_ok=True)
+    shutil.copy(table, docs / "measures" / table.name)
+    written.append(f"measures/{table.name}")
   for table in study_tables(root):
     frame = pd.read_parquet(table)
     if "trial_index" in frame:
@@ -52,7 +57,8 @@ def export(ws_root, docs_dir) -> List[str]:
     atomic.write_bytes(docs / rel, frame.to_csv(index=False).encode())
     written.append(rel.as_posix())
   keep = set(written)
-  for old in list(docs.glob("*.png")) + list(docs.glob("tables/*/*.csv")):
+  for old in (list(docs.glob("*.png")) + list(docs.glob("tables/*/*.csv"))
+              + list(docs.glob("measures/*.csv"))):
     if old.relative_to(docs).as_posix() not in keep:
       old.unlink()
   return written

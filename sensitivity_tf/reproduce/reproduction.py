@@ -65,6 +65,9 @@ def validate_config(cfg) -> None:
   if "network" in cfg:
     for d in cfg.datasets:
       train_config.TrainConfig.from_mapping(cfg.network.to_dict(), dataset=d)
+  if "battery" in cfg:
+    from sensitivity_tf.measures import battery
+    battery.BatterySettings(**cfg.battery.to_dict()).validate()
   if "evaluation" in cfg:
     from sensitivity_tf.metrics import evaluation
     evaluation.EvaluationSettings(**cfg.evaluation.to_dict()).validate()

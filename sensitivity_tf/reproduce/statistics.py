@@ -173,13 +173,12 @@ class IncompleteGridError(ValueError):
   """Ψ was asked of results that do not form a complete grid (one-line message)."""
 
 
-def granulated_kendall(frame: pd.DataFrame, factors: Sequence[str], measure: str,
-                       target: str = "generalization_gap") -> Dict[str, float]:
-  """ψ_i for each factor i and their mean Ψ (key ``"psi"``), Jiang et al. (2020).
-
-  ``frame`` holds one row per trained network; its ``factors`` columns must form a
-  complete grid (every combination of their observed values present).
-  """
+def granulated_kendall_groups(frame: pd.DataFrame, factors: Sequence[str], measure: str,
+                              target: str = "generalization_gap") -> Dict[str, List[float]]:
+  """For each factor i, the τ of ``measure`` and ``target`` over the values of i alone, one
+  per setting of the other factors (0 where either is constant there): the terms whose means
+  are ψ_i (`granulated_kendall`). ``frame``'s ``factors`` columns must form a complete grid
+  (every combination of their observed values present); `IncompleteGridError` otherwise."""
   if not factors:
     raise IncompleteGridError("no varied hyperparameters: Ψ needs a grid")
   values = {f: sorted(frame[f].unique()) for f in factors}
@@ -202,6 +201,18 @@ def granulated_kendall(frame: pd.DataFrame, factors: Sequence[str], measure: str
         taus.append(_kendall(group[measure], group[target]))
       else:
         taus.append(0.0)  # no ordering to agree with: τ contributes nothing
-    out[f] = float(np.mean(taus))
+    out[f] = taus
+  return out
+
+
+def granulated_kendall(frame: pd.DataFrame, factors: Sequence[str], measure: str,
+                       target: str = "generalization_gap") -> Dict[str, float]:
+  """ψ_i for each factor i and their mean Ψ (key ``"psi"``), Jiang et al. (2020).
+
+  ``frame`` holds one row per trained network; its ``factors`` columns must form a
+  complete grid (every combination of their observed values present).
+  """
+  out = {f: float(np.mean(taus))
+         for f, taus in granulated_kendall_groups(frame, factors, measure, target).items()}
   out["psi"] = float(np.mean([out[f] for f in factors]))
   return out

@@ -1,0 +1,41 @@
+"""Rank ‖J‖ and transitions among the generalization measures of Jiang et al. (2020) and
+Dziugaite et al. (2020), on the surveys of the correlation and factors experiments
+[beyond the paper; docs/measures.md].
+
+Command:   bin/reproduce --experiment=measures --preset=small [--data_dir=DATA_DIR]
+           (--docs_dir=docs/figures publishes measures/ranking.csv, measures/networks.csv
+           and measures.png)
+Result:    measures/ranking.csv, measures/networks.csv and figures/measures.png, from
+           the 27-measure battery (sensitivity_tf/measures/) of every network of the random
+           survey of each dataset (its networks at 100% training accuracy), of the factorial
+           grid (first dataset, all networks) and of the fair pairs of the factor studies
+           named in `factors`; then Kendall τ, granulated Ψ, the conditional-MI score and
+           the robust sign error of every measure with the gap, with 95% bootstrap
+           intervals. The surveys are the correlation and factors experiments' own (same
+           studies): run after those, it trains nothing.
+Runtime:   tiny: 7.4 min end to end, the training of its surveys included (12 min with
+           other jobs on the machine). Battery per network, benchmarks/battery_cost.py on
+           this 2-core machine under load (2026-12-04), small settings: 20.6 s for the small
+           space's largest network (4x512, batch 32; its training 34.1 s), 2.3 s for a 1x64
+           (training 3.5 s); at tiny about 1-3 s against 1-1.6 s of training (fixed costs).
+           Small and paper were not run here; measures/networks.csv records both times for
+           every network. No ranking of the small preset yet.
+Quick:     bin/reproduce --experiment=measures --preset=tiny
+"""
+
+from sensitivity_tf.commands import config_files
+
+common = config_files.common()  # presets, training protocol, builders: configs/_common.py
+
+
+def get_config(preset="small"):
+  preset = common.preset_name(preset)
+  # The same studies as correlation's (survey, grid) and factors' (pairs); `factors` names
+  # the factor studies whose fair pairs are scored (all four; tiny: random labels only).
+  cfg = common.survey_experiment(
+      "measures", preset, with_cifar=True, grid=common.grid_study(preset),
+      pairs={f: common.pairs_study(f, preset) for f in common.design_lib.FACTORS},
+      factors="random_labels" if preset == "tiny" else ",".join(common.design_lib.FACTORS),
+      pair_growth=common.SIZES[preset]["pair_growth"], battery=common.BATTERY[preset])
+  cfg.grid_datasets = cfg.datasets[:1]  # the grid runs on the first dataset only
+  return cfg
