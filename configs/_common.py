@@ -123,20 +123,6 @@ DATASETS = {
 }
 
 
-# The measure battery of the measures experiment [beyond the paper] (sensitivity_tf/measures/
-# battery.py documents every field). ‖J‖ and transitions use the points and k of the surveys'
-# own evaluation (EVALUATION), so they equal the survey tables' values; the perturbation
-# searches use Jiang et al.'s 10 Monte-Carlo draws and target drop 0.1 at small and paper,
-# fewer draws and steps at tiny (tests); at paper they run on a 10,000-example subset.
-BATTERY = {
-    "tiny": dict(test_points=200, test_point_ellipses=4, num_samples=96, bins=16, mc_draws=3,
-                 search_iterations=8, sharpness_steps=3),
-    "small": dict(test_points=1000, test_point_ellipses=20, num_samples=768, bins=32),
-    "paper": dict(test_points=0, test_point_ellipses=100, num_samples=3072, bins=64,
-                  train_points=10000),
-}
-
-
 def preset_name(preset: str) -> str:
   """``quick`` (every config's laptop mode) is ``tiny``; anything else must be a preset."""
   return study_lib.preset_name(preset)

@@ -27,6 +27,19 @@ from sensitivity_tf.commands import config_files
 
 common = config_files.common()  # presets, training protocol, builders: configs/_common.py
 
+# The measure battery of the measures experiment [beyond the paper] (sensitivity_tf/measures/
+# battery.py documents every field). ‖J‖ and transitions use the points and k of the surveys'
+# own evaluation (common.EVALUATION), so they equal the survey tables' values; the perturbation
+# searches use Jiang et al.'s 10 Monte-Carlo draws and target drop 0.1 at small and paper,
+# fewer draws and steps at tiny (tests); at paper they run on a 10,000-example subset.
+BATTERY = {
+    "tiny": dict(test_points=200, test_point_ellipses=4, num_samples=96, bins=16, mc_draws=3,
+                 search_iterations=8, sharpness_steps=3),
+    "small": dict(test_points=1000, test_point_ellipses=20, num_samples=768, bins=32),
+    "paper": dict(test_points=0, test_point_ellipses=100, num_samples=3072, bins=64,
+                  train_points=10000),
+}
+
 
 def get_config(preset="small"):
   preset = common.preset_name(preset)
@@ -36,6 +49,6 @@ def get_config(preset="small"):
       "measures", preset, with_cifar=True, grid=common.grid_study(preset),
       pairs={f: common.pairs_study(f, preset) for f in common.design_lib.FACTORS},
       factors="random_labels" if preset == "tiny" else ",".join(common.design_lib.FACTORS),
-      pair_growth=common.SIZES[preset]["pair_growth"], battery=common.BATTERY[preset])
+      pair_growth=common.SIZES[preset]["pair_growth"], battery=BATTERY[preset])
   cfg.grid_datasets = cfg.datasets[:1]  # the grid runs on the first dataset only
   return cfg
