@@ -92,12 +92,12 @@ class ClassFoldersTest(tf.test.TestCase):
     with tempfile.TemporaryDirectory() as d:
       tree = numeric_tree(pathlib.Path(d, "pets"), {"cat": 20, "dog": 90})
       (tree / "train" / "empty").mkdir()
-      (tree / "train" / "notes").mkdir()
-      (tree / "train" / "notes" / "README.txt").write_text("not an image")
       proc = run_bin("train", f"--dataset={tree}", f"--output_dir={d}/run", *TRAIN)
       assert_one_line_error(self, proc, "train/empty holds no images")
       self.assertFalse(pathlib.Path(d, "run").exists())
       (tree / "train" / "empty").rmdir()
+      (tree / "train" / "notes").mkdir()
+      (tree / "train" / "notes" / "README.txt").write_text("not an image")
       archive = archive_of(tree, pathlib.Path(d, "pets.tar.gz"))
       for source in (str(tree), archive):  # the same refusal from the folder and the archive
         with self.assertRaisesRegex(DataError, r"train/notes/README.txt: not an image file "

@@ -73,7 +73,8 @@ class Dataset:
     return dict(name=self.name, source=self.source, fingerprint=self.fingerprint,
                 pixel_layout=self.pixel_layout, num_train=len(self.x_train),
                 num_test=len(self.x_test), input_dim=self.input_dim,
-                num_classes=self.num_classes, image_shape=list(self.image_shape),
+                num_classes=self.num_classes, class_names=list(self.spec.class_names),
+                image_shape=list(self.image_shape),
                 preprocessing="flatten, " + (
                     "pixels/255 in [0, 1]" if self.pixel_layout == validation.INTEGER_LAYOUT
                     else "float pixels in [0, 1] kept") + (
