@@ -112,6 +112,7 @@ class SavedModelsTest(parameterized.TestCase, tf.test.TestCase):
       self.assertEqual(proc.returncode, 0, proc.stderr)
       summary = read_summary(f"{d}/out")
       points = pd.read_parquet(pathlib.Path(d, "out", "sensitivity", evaluation.POINTS))
+      loaded = keras.saving.load_model(path, compile=False)
     # Oracle: the in-process model (never saved or loaded), its norms and its transitions.
     test = points[points.split == "test"].sort_values("index")
     reference = float32_twin(model) if build is float16_dense else model
@@ -119,7 +120,7 @@ class SavedModelsTest(parameterized.TestCase, tf.test.TestCase):
     self.assertAllClose(test.jacobian_norm.to_numpy(), expected, rtol=rtol)
     if suffix != "h5" and build is not float16_dense:
       ellipses = api.ellipses(x_test, count=3, seed=1)
-      self.assertAllEqual(api.transitions(keras.saving.load_model(path), ellipses, 96, 16).counts,
+      self.assertAllEqual(api.transitions(loaded, ellipses, 96, 16).counts,
                           api.transitions(model, ellipses, 96, 16).counts)
     self.assertEqual(summary["num_test_points"], len(x_test))
 

@@ -82,6 +82,15 @@ class Dataset:
                 **self.options)
 
 
+def canonical_options(standardize=False, train_subset=0, subset_seed=0,
+                          random_label_fraction=0.0, label_seed=0) -> dict:
+  """The options that change what a model sees besides the raw arrays (`Dataset.options`),
+  in canonical types, so that equal options compare equal wherever they come from."""
+  return dict(standardize=bool(standardize), train_subset=int(train_subset),
+              subset_seed=int(subset_seed), random_label_fraction=float(random_label_fraction),
+              label_seed=int(label_seed))
+
+
 def _validate(spec: registry.DatasetSpec, train: Split, test: Split, source: str) -> Tuple[Split, Split]:
   """The splits checked against ``spec`` and by `validation.check_split` (pixel layout, finite
   pixels, integer labels), in canonical form."""
@@ -149,8 +158,7 @@ def preprocess(spec: registry.DatasetSpec, train: Split, test: Split, source: st
   else:
     shift = np.zeros(spec.input_dim, np.float32)
     scale = np.ones(spec.input_dim, np.float32)
-  options = dict(standardize=bool(standardize), train_subset=int(train_subset),
-                 subset_seed=int(subset_seed),
-                 random_label_fraction=float(random_label_fraction), label_seed=int(label_seed))
+  options = canonical_options(standardize, train_subset, subset_seed,
+                              random_label_fraction, label_seed)
   return Dataset(spec, x_train, y_train, y_true, x_test, y_test, source, shift, scale, mean,
                  std, indices, mask, options, fingerprint, layout)
