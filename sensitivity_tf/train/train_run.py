@@ -123,6 +123,9 @@ def _train_claimed(run: RunDirectory, cfg, overwrite: bool, dataset: Optional[da
         f"examples: training full batch ({trainer.batch_size})")
   env = environment.describe()
   policy = trainer.augmentation_policy
+  if policy:
+    log(f"{run.path}: augmentation for images {dataset.image_shape[0]} px high: "
+        f"{policy.describe()}")
   config_record = dict(
       config=dict(cfg), data=dataset.describe(),
       derived=dict(effective_batch_size=trainer.batch_size,
