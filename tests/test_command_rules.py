@@ -1,20 +1,17 @@
 """The commands' own small silences (issue 22, item 10): the augmentation policy said and
 recorded, a damaged claim file described as what it is, --dry_run as strict about its paths
-as the run itself, and a chief refused for its port leaving nothing behind."""
+as the run itself (a chief refused for its port leaving nothing behind: test_one_line_errors)."""
 
 import json
 import os
 import pathlib
-import socket
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import MNIST_NPZ, REPO, assert_one_line_error, run_bin, synthetic_images
+from conftest import MNIST_NPZ, assert_one_line_error, run_bin, synthetic_images
 from sensitivity_tf.store import run_claim
 
 TRAIN = ["--depth=1", "--width=8", "--max_steps=2", "--eval_every=2", "--noprogress"]
@@ -67,24 +64,6 @@ class CommandRulesTest(tf.test.TestCase):
         assert_one_line_error(self, proc, f"--results_dir={d}/afile is a file; allowed: a "
                               "directory")
       self.assertFalse(pathlib.Path(d, "results").exists())
-
-  @pytest.mark.slow
-  def test_a_chief_refused_for_its_port_leaves_nothing_behind(self):
-    with socket.socket() as s, tempfile.TemporaryDirectory() as d:
-      s.bind(("", 0))
-      s.listen()
-      port = s.getsockname()[1]
-      env = dict(os.environ, KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
-                 KERASTUNER_ORACLE_PORT=str(port), PYTHONUNBUFFERED="1",
-                 PYTHONPATH=str(REPO))
-      results = pathlib.Path(d, "results")
-      proc = subprocess.run(
-          [sys.executable, str(REPO / "bin" / "survey"), "--config=configs/survey_grid.py",
-           "--preset=tiny", f"--results_dir={results}"], cwd=REPO, env=env,
-          capture_output=True, text=True, timeout=300)
-      assert_one_line_error(self, proc, f"KERASTUNER_ORACLE_PORT={port} is already in use")
-      self.assertFalse(results.exists(), sorted(p.name for p in results.rglob("*"))
-                       if results.exists() else None)
 
 
 if __name__ == "__main__":

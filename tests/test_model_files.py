@@ -39,6 +39,16 @@ def write_data(directory, shape=(8, 8, 1), classes=3, n_train=30, n_test=12):
   return path, xt.astype(np.float32) / 255
 
 
+def evaluate_saved(d, model, name, *flags, shape=(8, 8, 1)):
+  """Saves ``model`` as ``d/name`` beside data of ``shape`` and runs bin/evaluate_sensitivity
+  --model on them into ``d/out``: (the process, the test images as the model sees them)."""
+  npz, x_test = write_data(d, shape=shape)
+  model.save(os.path.join(d, name))
+  proc = run_bin("evaluate_sensitivity", f"--model={d}/{name}", f"--dataset={npz}",
+                 f"--output_dir={d}/out", *EVAL, *flags)
+  return proc, x_test
+
+
 def read_summary(directory):
   return json.loads(pathlib.Path(directory, "sensitivity", "summary.json").read_text())
 
@@ -104,11 +114,8 @@ class SavedModelsTest(parameterized.TestCase, tf.test.TestCase):
     model = build()
     randomize_batchnorm(model)
     with tempfile.TemporaryDirectory() as d:
-      npz, x_test = write_data(d)
+      proc, x_test = evaluate_saved(d, model, f"model.{suffix}")
       path = os.path.join(d, f"model.{suffix}")
-      model.save(path)
-      proc = run_bin("evaluate_sensitivity", f"--model={path}", f"--dataset={npz}",
-                     f"--output_dir={d}/out", *EVAL)
       self.assertEqual(proc.returncode, 0, proc.stderr)
       summary = read_summary(f"{d}/out")
       points = pd.read_parquet(pathlib.Path(d, "out", "sensitivity", evaluation.POINTS))
@@ -129,10 +136,7 @@ class SavedModelsTest(parameterized.TestCase, tf.test.TestCase):
     model = keras.Sequential([keras.Input((8, 8)), keras.layers.LSTM(4),
                               keras.layers.Dense(3)])
     with tempfile.TemporaryDirectory() as d:
-      npz, _ = write_data(d)
-      model.save(f"{d}/lstm.keras")
-      proc = run_bin("evaluate_sensitivity", f"--model={d}/lstm.keras", f"--dataset={npz}",
-                     f"--output_dir={d}/out", *EVAL)
+      proc, _ = evaluate_saved(d, model, "lstm.keras")
     assert_one_line_error(self, proc, "cannot obtain the codes of layer 'lstm' (LSTM): a "
                           "recurrent layer")
 
@@ -141,10 +145,7 @@ class SavedModelsTest(parameterized.TestCase, tf.test.TestCase):
     model = keras.Sequential([keras.Input((3, 8, 8)), keras.layers.Flatten(),
                               keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
     with tempfile.TemporaryDirectory() as d:
-      npz, _ = write_data(d, shape=(8, 8, 3))
-      model.save(f"{d}/cf.keras")
-      proc = run_bin("evaluate_sensitivity", f"--model={d}/cf.keras", f"--dataset={npz}",
-                     f"--output_dir={d}/out", *EVAL)
+      proc, _ = evaluate_saved(d, model, "cf.keras", shape=(8, 8, 3))
       assert_one_line_error(self, proc, "takes inputs of shape (3, 8, 8) but the data holds "
                             "images of shape (8, 8, 3); allowed: a model input of shape "
                             "(8, 8, 3) or (192,)")
@@ -159,10 +160,7 @@ class SavedModelsTest(parameterized.TestCase, tf.test.TestCase):
                               keras.layers.Conv2D(4, 3, activation="relu"),
                               keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
     with tempfile.TemporaryDirectory() as d:
-      npz, _ = write_data(d)
-      model.save(f"{d}/any_size.keras")
-      proc = run_bin("evaluate_sensitivity", f"--model={d}/any_size.keras", f"--dataset={npz}",
-                     f"--output_dir={d}/out", *EVAL)
+      proc, _ = evaluate_saved(d, model, "any_size.keras")
     assert_one_line_error(self, proc, "takes inputs of shape (None, None, 1), whose sizes are "
                           "unknown")
 
@@ -292,10 +290,7 @@ class PathsAndMessagesTest(tf.test.TestCase):
     model.layers[-1].set_weights([np.full((16, 3), np.nan, np.float32),
                                   np.zeros(3, np.float32)])
     with tempfile.TemporaryDirectory() as d:
-      npz, _ = write_data(d)
-      model.save(f"{d}/nan.keras")
-      proc = run_bin("evaluate_sensitivity", f"--model={d}/nan.keras", f"--dataset={npz}",
-                     f"--output_dir={d}/out", *EVAL)
+      proc, _ = evaluate_saved(d, model, "nan.keras")
       self.assertEqual(proc.returncode, 0, proc.stderr)
       summary = read_summary(f"{d}/out")
       points = pd.read_parquet(pathlib.Path(d, "out", "sensitivity", evaluation.POINTS))
@@ -307,10 +302,7 @@ class PathsAndMessagesTest(tf.test.TestCase):
   @pytest.mark.slow
   def test_zero_ellipses_per_kind_gives_points_only(self):
     with tempfile.TemporaryDirectory() as d:
-      npz, _ = write_data(d)
-      dense_bn().save(f"{d}/m.keras")
-      proc = run_bin("evaluate_sensitivity", f"--model={d}/m.keras", f"--dataset={npz}",
-                     f"--output_dir={d}/out", *EVAL, "--ellipses_per_kind=0")
+      proc, _ = evaluate_saved(d, dense_bn(), "m.keras", "--ellipses_per_kind=0")
       self.assertEqual(proc.returncode, 0, proc.stderr)
       out = pathlib.Path(d, "out", "sensitivity")
       traj = pd.read_parquet(out / evaluation.TRAJECTORY_TRANSITIONS)
