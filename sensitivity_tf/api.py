@@ -38,12 +38,20 @@ def ellipses(x, y: Optional[np.ndarray] = None, kind: str = "random", count: int
   """``count`` ellipses of one kind (SPEC §1.2): ``random`` (anchors drawn per feature from
   the mean and standard deviation of ``x``, clipped to [``low``, ``high``]),
   ``different_class`` or ``same_class`` (three points of ``x`` chosen by their labels ``y``).
-  Points are flattened; the counters reshape them for the model."""
+  Points are flattened; the counters reshape them for the model. Refused (ValueError, one
+  line): labels not one per point, ``count`` < 0, ``low`` > ``high``."""
   x = np.asarray(x, np.float64).reshape(len(x), -1)
   if kind != "random" and y is None:
     raise ValueError(f"kind={kind!r} needs the labels y; allowed without labels: random")
+  if y is not None and np.asarray(y).reshape(-1).shape != (len(x),):
+    raise ValueError(f"y has {np.asarray(y).size} labels for {len(x)} points; allowed: one "
+                     "integer label per point")
+  if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+    raise ValueError(f"count={count!r} is invalid; allowed: an integer >= 0")
+  if not low <= high:
+    raise ValueError(f"low={low!r} > high={high!r}; allowed: low <= high")
   return trajectories.make_ellipses(
-      kind, count, seed, x_train=x, y_train=None if y is None else np.asarray(y),
+      kind, count, seed, x_train=x, y_train=None if y is None else np.asarray(y).reshape(-1),
       feature_mean=x.mean(0), feature_std=x.std(0), input_low=low, input_high=high)
 
 

@@ -84,8 +84,8 @@ class EndToEndTest(tf.test.TestCase):
                                       keras.layers.Dense(4)])
       other_shape.save(os.path.join(d, "mnist_shaped.keras"))
       for model, message in (("sigmoid.keras", "applies sigmoid; its logits cannot be reached"),
-                             ("mnist_shaped.keras", "has images of shape (8, 8, 1) (64 values);"
-                              " model 'sequential"),
+                             ("mnist_shaped.keras", "takes inputs of shape (28, 28, 1) but the "
+                              "data holds images of shape (8, 8, 1)"),
                              ("missing.keras", "does not exist")):
         proc = run_bin("evaluate_sensitivity", f"--model={d}/{model}", f"--dataset={npz}",
                        f"--output_dir={d}/out", *QUICK)

@@ -169,12 +169,14 @@ class ProcessErrorsTest(tf.test.TestCase):
       s.listen()
       port = s.getsockname()[1]
       env = dict(os.environ, KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
-                 KERASTUNER_ORACLE_PORT=str(port), PYTHONUNBUFFERED="1")
+                 KERASTUNER_ORACLE_PORT=str(port), PYTHONUNBUFFERED="1",
+                 PYTHONPATH=str(REPO))  # this checkout's package, as run_bin does
       proc = subprocess.run(
           [sys.executable, str(REPO / "bin" / "survey"), "--config=configs/survey_grid.py",
-           "--preset=tiny", f"--results_dir={d}"], cwd=REPO, env=env, capture_output=True,
-          text=True, timeout=300)
+           "--preset=tiny", f"--results_dir={d}/results"], cwd=REPO, env=env,
+          capture_output=True, text=True, timeout=300)
       assert_one_line_error(self, proc, f"KERASTUNER_ORACLE_PORT={port} is already in use")
+      self.assertFalse(pathlib.Path(d, "results").exists())  # no study.json, no table/
 
 
 if __name__ == "__main__":

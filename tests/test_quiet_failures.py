@@ -53,6 +53,8 @@ class QuietFailuresTest(tf.test.TestCase):
       for path in files:
         strict_json(path)
       self.assertIsNone(strict_json(pathlib.Path(d, "metrics.json"))["train_loss"])
+      # NaN logits give no accuracy (their argmax is class 0, a third of these labels).
+      self.assertIsNone(strict_json(pathlib.Path(d, "metrics.json"))["train_accuracy"])
       written = strict_json(pathlib.Path(d, "sensitivity", "summary.json"))
       self.assertIsNone(written["jacobian_test_mean"])
       # Not "0 transitions" beside a NaN Jacobian norm: no count for a diverged network.

@@ -66,6 +66,13 @@ def expected_errors() -> Tuple[Type[BaseException], ...]:
           ConnectionError)
 
 
+def check_directory_flag(name: str, value: Optional[str]) -> None:
+  """Fails (one line) when the directory flag ``--name`` names an existing file."""
+  if value and os.path.exists(os.path.expanduser(value)) and not os.path.isdir(
+      os.path.expanduser(value)):
+    fail(f"--{name}={value} is a file; allowed: a directory (existing or new)")
+
+
 def fail(message: str) -> None:
   print(f"error: {message}", file=sys.stderr)
   sys.exit(EXIT_USAGE)

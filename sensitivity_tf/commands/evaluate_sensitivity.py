@@ -25,7 +25,9 @@ softmax) is evaluated on --dataset (a registered name, tfds:<name>, or the path 
 class-folder tree; inputs are pixels/255, --standardize standardizes them: ‖J‖ is with
 respect to the inputs as the model receives them), and the same tables and summary go to
 <output_dir>/sensitivity/; the summary records the model file's SHA-256 and the data's
-source and fingerprint.
+source and fingerprint. A bin/train run directory is refused as --output_dir (its
+sensitivity/ is the run's own evaluation). An evaluation is reused only when the model file,
+the data, its preprocessing and every setting are the same.
 
 Bad paths or settings stop with a one-line error and exit status 2.
 """
@@ -64,14 +66,20 @@ def evaluate_model_file(settings: evaluation.EvaluationSettings) -> None:
   if FLAGS.model is None or not FLAGS.dataset or not FLAGS.output_dir:
     cli.fail("--model, --dataset and --output_dir go together; usage: bin/evaluate_sensitivity "
              "--model=path/to/model.keras --dataset=DATASET --output_dir=DIR")
+  cli.check_directory_flag("output_dir", FLAGS.output_dir)
+  output_dir = pathlib.Path(FLAGS.output_dir).expanduser()  # '~/x' is the home's x
+  if run_dir.RunDirectory(output_dir).exists():
+    cli.fail(f"--output_dir={FLAGS.output_dir} is a bin/train run directory, whose "
+             f"{evaluation.SUBDIR}/ is that run's own evaluation; allowed: another directory "
+             f"(or evaluate the run itself: bin/evaluate_sensitivity {FLAGS.output_dir})")
   dataset = data.load(FLAGS.dataset, data_dir=FLAGS.data_dir, standardize=FLAGS.standardize)
   table = evaluations.summary_table(
-      FLAGS.table or pathlib.Path(FLAGS.output_dir) / "sensitivity_table")
+      pathlib.Path(FLAGS.table).expanduser() if FLAGS.table else output_dir / "sensitivity_table")
   table.check_writable()  # before any work
-  summary = evaluations.evaluate_model_file(FLAGS.model, dataset, FLAGS.output_dir, settings,
+  summary = evaluations.evaluate_model_file(FLAGS.model, dataset, output_dir, settings,
                                            force=FLAGS.force, table=table)
   print(f"{FLAGS.model}: {evaluation.summary_line(summary)}")
-  print(f"tables: {pathlib.Path(FLAGS.output_dir) / evaluation.SUBDIR}")
+  print(f"tables: {output_dir / evaluation.SUBDIR}")
 
 
 def main(argv: list) -> None:

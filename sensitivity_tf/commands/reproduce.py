@@ -47,6 +47,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from sensitivity_tf.commands import config_files
+from sensitivity_tf.data import sources
 from sensitivity_tf.reproduce import reproduction
 from sensitivity_tf.reproduce import export
 from sensitivity_tf.reproduce import plan
@@ -105,6 +106,9 @@ def main(argv: list) -> None:
     configs[name] = cfg
   preset = configs[names[0]].preset
   root = FLAGS.results_dir or os.path.join("results", "reproduce", preset)
+  cli.check_directory_flag("results_dir", FLAGS.results_dir)
+  if FLAGS.data_dir:  # as strict in a dry run as in the run itself
+    sources.check_data_dir(FLAGS.data_dir)
   if FLAGS.dry_run:
     print(plan.summary(configs, root, FLAGS.data_dir, search=["results"]))
     return

@@ -46,6 +46,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from sensitivity_tf.data import registry
+from sensitivity_tf.data import sources
 from sensitivity_tf.survey import driver
 from sensitivity_tf.survey import study as study_lib
 
@@ -79,6 +80,9 @@ def main(argv: list) -> None:
   study = study_lib.validate(study)
   results_dir = FLAGS.results_dir or os.path.join(
       "results", f"{study['name']}_{study['dataset']}_{study['preset']}")
+  cli.check_directory_flag("results_dir", FLAGS.results_dir)
+  if study.get("data_dir"):  # as strict in a dry run as in the run itself
+    sources.check_data_dir(study["data_dir"], study["dataset"])
   if FLAGS.dry_run:
     print(driver.dry_run_text(study, results_dir))
     return

@@ -48,6 +48,7 @@ def main(argv: list) -> None:
   if len(argv) > 1:
     cli.fail(f"unexpected arguments {argv[1:]}; all settings are --flags")
   cfg = train_config.merge(FLAGS.config, cli.explicit_flags(train_config.FIELDS))
+  cli.check_directory_flag("output_dir", FLAGS.output_dir)
   output_dir = os.path.expanduser(FLAGS.output_dir or os.path.join(
       "runs", registry.short_name(cfg.dataset), train_config.default_run_name(cfg)))
   metrics = train_run.train(cfg, output_dir, overwrite=FLAGS.overwrite)

@@ -5,6 +5,11 @@
 * 32x32 images (CIFAR): a random translation in [-4, 4] and a horizontal flip with
   probability 1/2.
 
+Other image sizes get the policy of their **height** [ours]: under 32 px high the first,
+32 px or more the second (an 8x8 image is shifted by up to 2 px too). The policy is said when
+training starts and recorded in the run's ``config.json`` (``derived.augmentation``), rule
+included.
+
 Pixels shifted in from outside are black (pixel value 0, before any standardization), so
 the augmented values stay in the input range and every output pixel is a copy of an input
 pixel or 0. Labels are untouched. Randomness is stateless: the augmentation of step ``s``
@@ -26,13 +31,22 @@ class AugmentationPolicy:
   horizontal_flip: bool
 
   def describe(self) -> str:
+    """What the policy does, and the rule that chose it (by image height)."""
+    rule = (f"the policy for images {LARGE_HEIGHT} px high or more; under {LARGE_HEIGHT} px: "
+            "+-2 px" if self.horizontal_flip else
+            f"the policy for images under {LARGE_HEIGHT} px high; {LARGE_HEIGHT} px or more: "
+            "+-4 px and horizontal flips")
     return (f"random translation of +-{self.max_shift} px"
-            + (" and horizontal flips" if self.horizontal_flip else ""))
+            + (" and horizontal flips" if self.horizontal_flip else "") + f" ({rule})")
+
+
+LARGE_HEIGHT = 32  # images this high or higher get the CIFAR policy
 
 
 def policy_for(image_shape: Tuple[int, int, int]) -> AugmentationPolicy:
-  """The docs/method.md §3 policy for an image size: ±2 px for 28x28, ±4 px and flips for 32x32."""
-  if image_shape[0] >= 32:
+  """The docs/method.md §3 policy for an image size, chosen by its height: ±2 px under 32 px
+  (28x28), ±4 px and flips from 32 px (32x32)."""
+  if image_shape[0] >= LARGE_HEIGHT:
     return AugmentationPolicy(max_shift=4, horizontal_flip=True)
   return AugmentationPolicy(max_shift=2, horizontal_flip=False)
 

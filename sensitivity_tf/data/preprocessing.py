@@ -73,12 +73,22 @@ class Dataset:
     return dict(name=self.name, source=self.source, fingerprint=self.fingerprint,
                 pixel_layout=self.pixel_layout, num_train=len(self.x_train),
                 num_test=len(self.x_test), input_dim=self.input_dim,
-                num_classes=self.num_classes, image_shape=list(self.image_shape),
+                num_classes=self.num_classes, class_names=list(self.spec.class_names),
+                image_shape=list(self.image_shape),
                 preprocessing="flatten, " + (
                     "pixels/255 in [0, 1]" if self.pixel_layout == validation.INTEGER_LAYOUT
                     else "float pixels in [0, 1] kept") + (
                     ", per-feature standardization" if self.options["standardize"] else ""),
                 **self.options)
+
+
+def canonical_options(standardize=False, train_subset=0, subset_seed=0,
+                          random_label_fraction=0.0, label_seed=0) -> dict:
+  """The options that change what a model sees besides the raw arrays (`Dataset.options`),
+  in canonical types, so that equal options compare equal wherever they come from."""
+  return dict(standardize=bool(standardize), train_subset=int(train_subset),
+              subset_seed=int(subset_seed), random_label_fraction=float(random_label_fraction),
+              label_seed=int(label_seed))
 
 
 def _validate(spec: registry.DatasetSpec, train: Split, test: Split, source: str) -> Tuple[Split, Split]:
@@ -148,8 +158,7 @@ def preprocess(spec: registry.DatasetSpec, train: Split, test: Split, source: st
   else:
     shift = np.zeros(spec.input_dim, np.float32)
     scale = np.ones(spec.input_dim, np.float32)
-  options = dict(standardize=bool(standardize), train_subset=int(train_subset),
-                 subset_seed=int(subset_seed),
-                 random_label_fraction=float(random_label_fraction), label_seed=int(label_seed))
+  options = canonical_options(standardize, train_subset, subset_seed,
+                              random_label_fraction, label_seed)
   return Dataset(spec, x_train, y_train, y_true, x_test, y_test, source, shift, scale, mean,
                  std, indices, mask, options, fingerprint, layout)

@@ -102,12 +102,36 @@ def short_name(name: str) -> str:
   return base
 
 
+# The densest label rule for data of one's own [ours, docs/data.md]: with labels 0..K-1 taken
+# from the largest label, K must stay below this multiple of the labels that occur, and at
+# most MAX_CLASSES, so that a stray label (1e9) never builds a billion-class network.
+MAX_LABEL_SPREAD = 2
+MAX_CLASSES = 100_000
+
+
+def check_label_density(train: Split, test: Split, where: str) -> int:
+  """K = largest label + 1 (at least 2) of a ``.npz`` of one's own, or DataError (one line,
+  with the numbers) when the labels are too sparse to be class indices: K must be below
+  `MAX_LABEL_SPREAD` x the number of distinct labels and at most `MAX_CLASSES`."""
+  labels = np.concatenate([train[1], test[1]])
+  if not len(labels):
+    return 2
+  top = int(labels.max())
+  distinct = len(np.unique(labels))
+  limit = MAX_LABEL_SPREAD * distinct
+  if top >= limit or top + 1 > MAX_CLASSES:
+    raise DataError(
+        f"{where}: labels take {distinct} distinct values but go up to {top}, i.e. {top + 1} "
+        f"classes; allowed: a largest label below {MAX_LABEL_SPREAD} x the number of distinct "
+        f"labels (here {limit}) and at most {MAX_CLASSES} classes; renumber the labels "
+        "0..K-1")
+  return max(top + 1, 2)
+
+
 def own_spec(name: str, train: Split, test: Split, class_names=None) -> DatasetSpec:
   """The spec of data that is not registered: shapes from the arrays, classes from the class
-  folders or, for a ``.npz``, 0 .. the largest label (at least 2)."""
+  folders or, for a ``.npz``, 0 .. the largest label (at least 2; `check_label_density`)."""
   if class_names is None:
-    top = max(int(train[1].max()) if len(train[1]) else 0,
-              int(test[1].max()) if len(test[1]) else 0)
-    class_names = tuple(str(i) for i in range(max(top + 1, 2)))
+    class_names = tuple(str(i) for i in range(check_label_density(train, test, name)))
   return DatasetSpec(name, tuple(int(d) for d in train[0].shape[1:]), len(class_names),
                      len(train[0]), len(test[0]), "", tuple(class_names))

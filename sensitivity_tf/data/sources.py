@@ -43,8 +43,13 @@ def load_source(name: str, data_dir: Optional[str] = None, tfds_data_dir: Option
   offline, only a prepared copy in the TFDS data dir is used) or a path (a Keras-layout
   ``.npz`` of any image shape and class count, or a ``train/<class>/``, ``test/<class>/``
   image tree or its archive, classes in sorted folder order). ``data_dir`` applies to
-  registered names only."""
+  registered names only: given with any other name it is refused (DataError), never
+  ignored."""
   registry.check_name(name)
+  if data_dir and name not in registry.DATASETS:
+    raise DataError(f"data_dir={data_dir} has no effect with dataset {name!r}, which names its "
+                    f"data itself; allowed: data_dir with a registered dataset "
+                    f"({', '.join(registry.DATASETS)}), or no data_dir")
   if name in registry.DATASETS:
     return (registry.DATASETS[name], *load_raw(name, data_dir, tfds_data_dir, tfds_download))
   if name.startswith(registry.TFDS_PREFIX):
@@ -103,6 +108,16 @@ def _from_directory(spec: registry.DatasetSpec, root: pathlib.Path,
   return None
 
 
+def check_data_dir(data_dir: str, name: str = "the data") -> pathlib.Path:
+  """The resolved ``data_dir``, or DataError (one line) when it does not exist (also what
+  ``--dry_run`` checks before planning anything)."""
+  root = pathlib.Path(data_dir).expanduser().resolve()
+  if not root.exists():
+    raise DataError(f"data_dir {data_dir} does not exist; give an existing file or directory "
+                    f"holding {name}, or leave --data_dir out to use the default sources")
+  return root
+
+
 def load_raw(name: str, data_dir: Optional[str] = None, tfds_data_dir: Optional[str] = None,
              tfds_download: Optional[bool] = None) -> Tuple[Split, Split, str]:
   """Images (uint8, or float32 in [0, 1]) and labels of both splits, and the source they came
@@ -110,10 +125,7 @@ def load_raw(name: str, data_dir: Optional[str] = None, tfds_data_dir: Optional[
   spec = registry.get_spec(name)
   tried: List[str] = []
   if data_dir:  # explicit: the only source, never a fallback to another copy
-    root = pathlib.Path(data_dir).expanduser().resolve()
-    if not root.exists():
-      raise DataError(f"data_dir {data_dir} does not exist; give an existing file or directory "
-                      f"holding {name}, or leave --data_dir out to use the default sources")
+    root = check_data_dir(data_dir, name)
     found = _from_directory(spec, root, tried)
     if found is None:
       raise DataError(f"data_dir {data_dir} holds no {name}: tried " + "; ".join(tried))

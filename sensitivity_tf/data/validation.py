@@ -74,6 +74,9 @@ def pixel_layout(x: np.ndarray, where: str, name: str) -> str:
 
 def check_images(x: np.ndarray, where: str, name: str) -> Tuple[np.ndarray, str]:
   """(images as uint8 or float32 per their layout, the layout); see the module docstring."""
+  if x.ndim >= 2 and 0 in x.shape[1:]:
+    raise DataError(f"{where}: {name} holds images of shape {tuple(x.shape[1:])} without "
+                    "pixels; allowed: height, width and channels >= 1")
   layout = pixel_layout(x, where, name)
   if layout == INTEGER_LAYOUT:
     return (x if x.dtype == np.uint8 else x.astype(np.uint8)), layout

@@ -78,7 +78,7 @@ class EvaluationSettings:
                               "(multiple of 6 and of --bins).")
   bins: int = _setting(transitions.DEFAULT_BINS, "B: angle bins of the transition density.")
   ellipses_per_kind: int = _setting(8, "N: ellipses of each kind (random, different-class, "
-                                    "same-class).")
+                                    "same-class); 0 = none (points only).")
   ellipse_jacobian_samples: int = _setting(192, "Jacobian samples per ellipse (multiple of "
                                            "6).")
   trajectory_seed: int = _setting(0, "Seed of the ellipses' anchors.")
@@ -127,13 +127,24 @@ def _pointwise(model: keras.Model, norms: jacobian.JacobianNorm, x: np.ndarray, 
   logits = norms.logits_of(x).astype(np.float64)
   log_p = logits - logits.max(1, keepdims=True)
   log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+  # Non-finite logits (NaN weights) predict nothing: -1, never argmax's class 0.
+  predicted = np.where(np.isfinite(logits).all(1), logits.argmax(1), -1).astype(np.int64)
   j = norms(x)
   return pd.DataFrame(dict(
       split=split, index=indices.astype(np.int64), label=y.astype(np.int64),
-      predicted=logits.argmax(1).astype(np.int64), correct=logits.argmax(1) == y,
+      predicted=predicted, correct=predicted == y,
       loss=-log_p[np.arange(len(y)), y], confidence=np.exp(log_p.max(1)),
       jacobian_norm=j.norms, log10_jacobian_norm=j.log10_norms,
       jacobian_underflow=(j.norms == 0) & np.isfinite(j.log10_norms)))
+
+
+TRAJECTORY_JACOBIAN_COLUMNS = dict(kind=object, ellipse=np.int64, phi=np.float64,
+                                   jacobian_norm=np.float64, log10_jacobian_norm=np.float64,
+                                   is_anchor=bool)
+TRAJECTORY_TRANSITIONS_COLUMNS = dict(kind=object, ellipse=np.int64, bin=np.int64,
+                                      phi_start=np.float64, phi_end=np.float64,
+                                      transitions=np.float64, density=np.float64,
+                                      loop_transitions=np.int64)
 
 
 def evaluate(model: keras.Model, dataset: Dataset, settings: EvaluationSettings):
@@ -193,8 +204,11 @@ def evaluate(model: keras.Model, dataset: Dataset, settings: EvaluationSettings)
           kind=kind, ellipse=e_i, bin=np.arange(s.bins), phi_start=bin_edges[:-1],
           phi_end=bin_edges[1:], transitions=t.bin_counts[e_i], density=t.densities[e_i],
           loop_transitions=int(t.counts[e_i]))))
-  traj_j = pd.concat(jac_rows, ignore_index=True)
-  traj_t = pd.concat(trans_rows, ignore_index=True)
+  # No ellipses (ellipses_per_kind=0): empty tables with their columns.
+  traj_j = pd.concat(jac_rows, ignore_index=True) if jac_rows else pd.DataFrame(
+      {c: pd.Series(dtype=t) for c, t in TRAJECTORY_JACOBIAN_COLUMNS.items()})
+  traj_t = pd.concat(trans_rows, ignore_index=True) if trans_rows else pd.DataFrame(
+      {c: pd.Series(dtype=t) for c, t in TRAJECTORY_TRANSITIONS_COLUMNS.items()})
   if not all(np.isfinite(w).all() for w in model.get_weights()):
     # A diverged network: its activation codes are meaningless (NaN compares false, so the
     # count would say 0 transitions beside a NaN ‖J‖): no count at all.
@@ -226,7 +240,10 @@ def _summarize(points, traj_j, traj_t, s: EvaluationSettings) -> Dict:
       jacobian_train_mean=float(train.jacobian_norm.mean()) if len(train) else math.nan,
       jacobian_train_median=float(train.jacobian_norm.median()) if len(train) else math.nan,
       jacobian_underflow_count=int(points.jacobian_underflow.sum()),
-      test_loss_mean=float(test.loss.mean()), test_accuracy_evaluated=float(test.correct.mean()),
+      test_loss_mean=float(test.loss.mean()),
+      # NaN, not the share of class-0 labels, when some logits are not finite.
+      test_accuracy_evaluated=(float(test.correct.mean()) if (test.predicted >= 0).all()
+                               else math.nan),
       test_confidence_mean=float(test.confidence.mean()),
       test_point_transitions_mean=float(test.test_point_transitions.mean()),
       test_point_transitions_count=int(test.test_point_transitions.notna().sum()))

@@ -206,8 +206,15 @@ class JacobianNorm:
 
   @property
   def settings(self) -> dict:
-    dtype = ("float32 network, float64 softmax contraction" if self.route != "gradient_tape"
-             else "float32 network and gradients, float64 softmax contraction")
+    weights = sorted({w.dtype.name if hasattr(w.dtype, "name") else str(w.dtype)
+                      for w in self.model.weights}) or ["float32"]
+    if self.route != "gradient_tape":
+      dtype = "float32 network, float64 softmax contraction" + (
+          f" (weights cast from {'/'.join(weights)})" if weights != ["float32"] else "")
+    else:
+      computes = sorted({str(getattr(layer, "compute_dtype", "float32"))
+                         for layer in getattr(self.model, "layers", [])}) or ["float32"]
+      dtype = (f"{'/'.join(computes)} network and gradients, float64 softmax contraction")
     return dict(variant=self.variant, route=self.route, batch_size=self.batch_size,
                 estimator=("random_projection" if self.num_projections else "exact"),
                 num_projections=self.num_projections, seed=self.seed if self.num_projections
@@ -313,7 +320,7 @@ class JacobianNorm:
     batch = tf.shape(x)[0]
     with tf.GradientTape(persistent=True) as tape:
       tape.watch(x)
-      f32 = self.logits.model(x, training=False)
+      f32 = _at_least_float32(self.logits.model(x, training=False))
       p, top, top_onehot, log_sigma, w = _softmax_weights(tf.cast(f32, tf.float64),
                                                           self.variant)
       # Cotangents at the logits, one (B, K) row set per backward pass: a pass seeded with
@@ -376,9 +383,10 @@ class JacobianNorm:
     if self._fn is None:  # a subclassed model: its logits are checked on the first points
       self._init_tape(classifier.logits_model(self.model, probe=x[:8]))
     per_point = int(np.prod(x.shape[1:])) if x.ndim > 1 else 0
-    if per_point != self.input_dim:
+    if per_point != self.input_dim or not _same_layout(x.shape[1:], self.input_shape):
       raise ValueError(f"inputs of shape {tuple(x.shape[1:])} do not fit the model's input shape "
-                       f"{tuple(self.input_shape)}")
+                       f"{tuple(self.input_shape)} (allowed: that shape, or flat points of "
+                       f"{self.input_dim} values)")
     if self.route == "gradient_tape":
       return x.reshape((-1,) + tuple(self.input_shape))
     return x.reshape(-1, self.input_dim)
@@ -391,7 +399,7 @@ class JacobianNorm:
     for start in range(0, len(x), batch_size):
       chunk = tf.constant(x[start:start + batch_size])
       if self.route == "gradient_tape":
-        out.append(np.asarray(self.logits.model(chunk, training=False)))
+        out.append(np.asarray(_at_least_float32(self.logits.model(chunk, training=False))))
       else:
         out.append(self._forward(chunk)[1].numpy())
     return np.concatenate(out) if out else np.zeros((0, self.num_classes), np.float32)
@@ -414,6 +422,25 @@ class JacobianNorm:
     underflow = int(np.sum((norms == 0.0) & np.isfinite(log_norms)))
     return JacobianNorms(norms=norms, log10_norms=log_norms / LOG10, underflow_count=underflow,
                          settings=self.settings)
+
+
+def _at_least_float32(logits):
+  """16-bit logits (a float16 or mixed_float16 model) as float32, so that they meet the
+  float32 cotangents; wider ones unchanged."""
+  return tf.cast(logits, tf.float32) if logits.dtype.size < 4 else logits
+
+
+def _same_layout(points, model) -> bool:
+  """Whether points of shape ``points`` may be fed to a model input of shape ``model`` (same
+  number of values): flat points (reshaped in the model's layout) or a flat model input
+  always; otherwise the same shape up to trailing 1s ((28, 28, 1) and (28, 28)), never a
+  reshape that moves values ((8, 8, 3) into (3, 8, 8))."""
+  points, model = tuple(points), tuple(model)
+  def trimmed(shape):
+    while len(shape) > 1 and shape[-1] == 1:
+      shape = shape[:-1]
+    return shape
+  return len(points) <= 1 or len(model) <= 1 or trimmed(points) == trimmed(model)
 
 
 def jacobian_norms(model: keras.Model, x, **kwargs) -> JacobianNorms:

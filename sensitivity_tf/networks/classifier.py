@@ -72,11 +72,18 @@ def is_graph_model(model: keras.Model) -> bool:
     return False
 
 
-def _producer(tensor):
-  """(operation, input tensors of the call) that produced a symbolic tensor."""
+def _producer_node(tensor):
+  """(operation, index of its call, input tensors of the call) that produced a symbolic
+  tensor."""
   history = tensor._keras_history
   node = history.operation._inbound_nodes[history.node_index]
-  return history.operation, list(node.input_tensors)
+  return history.operation, history.node_index, list(node.input_tensors)
+
+
+def _producer(tensor):
+  """(operation, input tensors of the call) that produced a symbolic tensor."""
+  operation, _, inputs = _producer_node(tensor)
+  return operation, inputs
 
 
 def _single_output(model: keras.Model):
@@ -87,6 +94,11 @@ def _single_output(model: keras.Model):
     if len(model.outputs) != 1:
       raise ClassifierError(f"model {name!r} has {len(model.outputs)} outputs; allowed: one "
                             "classifier output of shape (batch, classes)")
+    shape = tuple(model.inputs[0].shape[1:])
+    if any(d is None for d in shape):
+      raise ClassifierError(f"model {name!r} takes inputs of shape {shape}, whose sizes are "
+                            "unknown; allowed: a fixed input shape (build the model on "
+                            "keras.Input(<one image's shape>))")
     out = model.outputs[0]
     if len(out.shape) != 2 or not out.shape[1] or out.shape[1] < 2:
       raise ClassifierError(f"model {name!r} has output shape {tuple(out.shape)}; allowed: a "
@@ -201,8 +213,12 @@ class FCStack:
 
 
 def _dense_weights(layer) -> Tuple[np.ndarray, np.ndarray]:
+  """Kernel and bias; 16-bit weights (a float16 model) as float32 [ours: such a stack is
+  evaluated in float32 on its own weights, which float32 holds exactly]."""
   kernel = np.asarray(layer.kernel)
   bias = np.asarray(layer.bias) if layer.use_bias else np.zeros(kernel.shape[1], kernel.dtype)
+  if kernel.dtype.itemsize < 4:
+    kernel, bias = kernel.astype(np.float32), bias.astype(np.float32)
   return kernel, bias
 
 
@@ -290,7 +306,7 @@ def code_sites(model: keras.Model) -> Tuple[List[CodeSite], keras.Model]:
   out = _single_output(model)
   final, _ = _producer(out)
   sites, tensors = [], []
-  for op, node_inputs in _operations(model):
+  for op, node_inputs, calls in _operations(model):
     is_final = op is final
     if isinstance(op, keras.Model):
       _refuse(model, op, "a nested model (call its layers directly in one functional model)")
@@ -298,8 +314,8 @@ def code_sites(model: keras.Model) -> Tuple[List[CodeSite], keras.Model]:
       if is_final and _is_softmax(op):
         continue
       _refuse(model, op, "a raw keras.ops operation (use the equivalent layer)")
-    if len(op._inbound_nodes) != 1:
-      _refuse(model, op, f"the layer is called {len(op._inbound_nodes)} times")
+    if calls != 1:  # shared weights: one layer, several code sites
+      _refuse(model, op, f"the layer is called {calls} times in the model")
     if isinstance(op, keras.layers.Softmax) or (
         isinstance(op, keras.layers.Activation) and _is_softmax(op)):
       if is_final:
@@ -340,6 +356,10 @@ def code_sites(model: keras.Model) -> Tuple[List[CodeSite], keras.Model]:
       sites.append(CodeSite(op.name, "activation", nl))
       tensors.append(_linear_twin(op, node_inputs[0]))
       continue
+    if isinstance(op, keras.layers.RNN) or isinstance(getattr(op, "layer", None),
+                                                      keras.layers.RNN):
+      _refuse(model, op, "a recurrent layer, whose gate and cell activations run inside it "
+              "(their codes are not reachable; its Jacobian norm is: api.jacobian_norms)")
     _refuse(model, op, "not a known affine, activation or pooling layer (allowed: "
             "Dense, convolutions, BatchNormalization, Dropout, pooling, Flatten, Reshape, Add, "
             "Concatenate, Rescaling, Normalization, Activation, ReLU, LeakyReLU)")
@@ -348,19 +368,25 @@ def code_sites(model: keras.Model) -> Tuple[List[CodeSite], keras.Model]:
   return sites, keras.Model(model.inputs[0], tensors, name=model.name + "_code_sites")
 
 
-def _operations(model) -> List[Tuple[object, list]]:
-  """(operation, its call's input tensors) for every operation between the model's input
-  and output, inputs first."""
-  order, seen, stack = [], set(), [model.outputs[0]]
+def _operations(model) -> List[Tuple[object, list, int]]:
+  """(operation, its call's input tensors, how many times the model's graph calls it) for
+  every operation between the model's input and output, inputs first.
+
+  The calls are counted in this model's graph only: a layer's ``_inbound_nodes`` also holds
+  calls from graphs that are not this model's (``Sequential.from_config`` adds its layers
+  one by one and rebuilds its graph after each, so a loaded Sequential's first layer of n
+  has n - 1 calls, all but one abandoned)."""
+  order, nodes, stack = [], {}, [model.outputs[0]]
   while stack:
     tensor = stack.pop()
-    op, inputs = _producer(tensor)
-    if id(op) in seen:
+    op, node_index, inputs = _producer_node(tensor)
+    if id(op) in nodes:
+      nodes[id(op)].add(node_index)
       continue
-    seen.add(id(op))
+    nodes[id(op)] = {node_index}
     order.append((op, inputs))
     stack.extend(inputs)
-  order.reverse()
+  order = [(op, inputs, len(nodes[id(op)])) for op, inputs in reversed(order)]
   # Depth-first from the output reversed is not a topological order for branching graphs;
   # graph order is only used for naming, so sort by the model's own operation order.
   position = {id(op): i for i, op in enumerate(model.operations)} if hasattr(

@@ -6,12 +6,17 @@
 `sensitivity_tf.store.run_dir.SensitivityStore`, which writes ``points.parquet``,
 ``trajectory_jacobian.parquet``, ``trajectory_transitions.parquet`` and ``summary.json``
 under ``<run>/sensitivity/`` (or ``<output_dir>/sensitivity/``), all four replacing the
-previous evaluation at once, and serves them from cache for the same ``settings_id`` and
-model file (SHA-256). Every table carries ``settings_id``, the hash of the settings, and the
-full settings in its metadata."""
+previous evaluation at once, and serves them from cache only for the same `evaluation_key`:
+the model file (SHA-256), the data (fingerprint of its arrays), its preprocessing
+(standardization, training subset, random labels, their seeds) and every evaluation
+setting, i.e. everything that changes a number. Every table carries ``settings_id``, the
+hash of the settings, and the full settings in its metadata."""
 
 from __future__ import annotations
+import dataclasses
+import hashlib
 import json
+import zipfile
 import pathlib
 from typing import Optional
 import keras
@@ -30,15 +35,58 @@ def summary_table(path) -> RowTable:
   return RowTable(path, evaluation.SUMMARY_SCHEMA, kind="sensitivity_summary")
 
 
+def evaluation_key(model_sha256: Optional[str], data_fingerprint: str, preprocessing: dict,
+                   settings: evaluation.EvaluationSettings) -> str:
+  """The cache key of an evaluation (16 hex digits of SHA-256): the model file's SHA-256,
+  the data's fingerprint, its preprocessing options (`data.Dataset.options`) and every
+  evaluation setting. A stored evaluation is reused only under the same key."""
+  blob = json.dumps(dict(model_sha256=model_sha256, data_fingerprint=data_fingerprint or "",
+                         preprocessing=preprocessing, settings=dataclasses.asdict(settings)),
+                    sort_keys=True).encode()
+  return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _run_key(run: run_dir_lib.RunDirectory, cfg, settings: evaluation.EvaluationSettings,
+             dataset: Optional[Dataset]) -> str:
+  """`evaluation_key` of ``run``: of ``dataset`` when loaded, else of the data recorded at
+  training time (which an evaluation without --data_dir or --allow_other_data must match)."""
+  model_sha256 = run_dir_lib.file_sha256(run.file(run_dir_lib.MODEL))
+  if dataset is not None:
+    return evaluation_key(model_sha256, dataset.fingerprint, dataset.options, settings)
+  preprocessing = data_lib.canonical_options(**train_config.preprocessing_options(cfg))
+  return evaluation_key(model_sha256, run.config().get("data", {}).get("fingerprint", ""),
+                        preprocessing, settings)
+
+
+def _legacy_run_summary(run: run_dir_lib.RunDirectory, settings: evaluation.EvaluationSettings):
+  """Accepts a run's summary written before cache keys existed when it is of this model
+  file and settings, on the run's own data (no --data_dir): then nothing it depends on can
+  differ (the run fixes the preprocessing)."""
+  model_sha256 = run_dir_lib.file_sha256(run.file(run_dir_lib.MODEL))
+  recorded = run.config().get("data", {}).get("fingerprint")
+  return lambda summary: (
+      summary.get("settings_id") == settings.settings_id
+      and summary.get("model_sha256") == model_sha256 and not summary.get("data_dir_override")
+      and summary.get("data", {}).get("fingerprint") == recorded)
+
+
+def _run_config(run: run_dir_lib.RunDirectory, data_dir: Optional[str] = None):
+  cfg = run.train_config()
+  return cfg.replace(data_dir=data_dir) if data_dir else cfg
+
+
 def _cached(run: run_dir_lib.RunDirectory, settings: evaluation.EvaluationSettings) -> Optional[dict]:
-  """The stored evaluation of ``run`` under ``settings``, if still valid (else None)."""
+  """The stored evaluation of ``run`` under ``settings`` on its own data, if still valid
+  (else None)."""
   return run_dir_lib.SensitivityStore(run.file(evaluation.SUBDIR)).cached(
-      settings.settings_id, run_dir_lib.file_sha256(run.file(run_dir_lib.MODEL)))
+      _run_key(run, _run_config(run), settings, None), _legacy_run_summary(run, settings))
 
 
 def _store(store: run_dir_lib.SensitivityStore, tables, summary: dict,
-           settings: evaluation.EvaluationSettings, table: Optional[RowTable], key: str) -> dict:
+           settings: evaluation.EvaluationSettings, table: Optional[RowTable], key: str,
+           cache_key: str) -> dict:
   points, traj_j, traj_t = tables
+  summary["cache_key"] = cache_key
   store.write(points, traj_j, traj_t, summary, settings.describe())
   summary["cached"] = False
   _write_row(table, key, summary, settings)
@@ -73,16 +121,18 @@ def evaluate_run(run: run_dir_lib.RunDirectory, settings: evaluation.EvaluationS
   store = run_dir_lib.SensitivityStore(run.file(evaluation.SUBDIR))
   model_sha256 = run_dir_lib.file_sha256(run.file(run_dir_lib.MODEL))
   key = str(run.path.resolve())
-  summary = None if force else store.cached(settings.settings_id, model_sha256)
-  if summary is not None and data_dir and summary.get("data_dir_override") != data_dir:
-    summary = None  # evaluated on other data than asked for now
+  cfg = _run_config(run, data_dir)
+  if dataset is None and (data_dir or allow_other_data):  # the key needs its fingerprint
+    dataset = data_lib.load(**train_config.data_options(cfg))
+  if dataset is not None:
+    run.check_same_data(dataset, allow_other=allow_other_data)
+  cache_key = _run_key(run, cfg, settings, dataset)
+  summary = None if force else store.cached(
+      cache_key, None if dataset is not None else _legacy_run_summary(run, settings))
   if summary is not None:
     summary["cached"] = True
     _write_row(table, key, summary, settings)
     return summary
-  cfg = run.train_config()
-  if data_dir:
-    cfg = cfg.replace(data_dir=data_dir)
   dataset = dataset or data_lib.load(**train_config.data_options(cfg))
   run.check_same_data(dataset, allow_other=allow_other_data)
   model = model or run.load_model()
@@ -97,19 +147,27 @@ def evaluate_run(run: run_dir_lib.RunDirectory, settings: evaluation.EvaluationS
       stop_reason=metrics["stop_reason"], data_source=dataset.source,
       data_fingerprint=dataset.fingerprint, data_dir_override=data_dir or None,
       **environment.describe())
-  return _store(store, (points, traj_j, traj_t), summary, settings, table, key)
+  return _store(store, (points, traj_j, traj_t), summary, settings, table, key, cache_key)
 
 
 def load_model_file(path) -> keras.Model:
-  """A ``.keras`` model file of any origin (uncompiled); ModelFileError in one line."""
-  path = pathlib.Path(path)
+  """A ``.keras`` or ``.h5`` model file of any origin (uncompiled); ModelFileError in one
+  line saying what the path is: missing, a directory, damaged (a truncated ``.keras`` is
+  not a complete zip archive: Keras itself would say "file not found"), or refused by
+  Keras (its first line)."""
+  path = pathlib.Path(path).expanduser()
+  if path.is_dir():
+    raise ModelFileError(f"model {path} is a directory; allowed: a .keras or .h5 model file")
   if not path.is_file():
     raise ModelFileError(f"model file {path} does not exist")
+  if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+    raise ModelFileError(f"{path}: damaged or not a Keras model file (not a complete .keras "
+                         "zip archive: truncated?)")
   try:
     return keras.saving.load_model(path, compile=False)
   except Exception as e:
     text = str(e).strip().splitlines()
-    raise ModelFileError(f"{path}: cannot be loaded as a Keras model ({type(e).__name__}: "
+    raise ModelFileError(f"{path}: damaged or not a Keras model file ({type(e).__name__}: "
                          f"{text[0] if text else ''})") from None
 
 
@@ -129,13 +187,14 @@ def evaluate_model_file(model_path, dataset: Dataset, output_dir,
   ``dataset``'s preprocessing (pixels/255, optional standardization) is part of it.
   """
   settings.validate()
-  model_sha256 = run_dir_lib.file_sha256(model_path) if pathlib.Path(
-      model_path).is_file() else None
+  model_path = pathlib.Path(model_path).expanduser()
   model = load_model_file(model_path)
-  store = run_dir_lib.SensitivityStore(pathlib.Path(output_dir) / evaluation.SUBDIR)
-  key = f"{pathlib.Path(model_path).resolve()}|{dataset.fingerprint}"
-  summary = None if force else store.cached(settings.settings_id, model_sha256)
-  if summary is not None and summary.get("data", {}).get("fingerprint") == dataset.fingerprint:
+  model_sha256 = run_dir_lib.file_sha256(model_path)
+  store = run_dir_lib.SensitivityStore(pathlib.Path(output_dir).expanduser() / evaluation.SUBDIR)
+  key = f"{model_path.resolve()}|{dataset.fingerprint}"
+  cache_key = evaluation_key(model_sha256, dataset.fingerprint, dataset.options, settings)
+  summary = None if force else store.cached(cache_key)
+  if summary is not None:
     summary["cached"] = True
     _write_row(table, key, summary, settings)
     return summary
@@ -147,17 +206,30 @@ def evaluate_model_file(model_path, dataset: Dataset, output_dir,
       data=dataset.describe(), settings=settings.describe(),
       num_weights=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
       **environment.describe())
-  return _store(store, (points, traj_j, traj_t), summary, settings, table, key)
+  return _store(store, (points, traj_j, traj_t), summary, settings, table, key, cache_key)
 
 
 def check_fits(model: keras.Model, dataset: Dataset) -> None:
-  """ModelFileError (one line) unless the model takes the dataset's images and has at least
-  as many outputs as it has classes."""
-  shape = getattr(model, "inputs", None) and tuple(model.inputs[0].shape[1:])
-  if shape and int(np.prod(shape)) != dataset.input_dim:
-    raise ModelFileError(
-        f"dataset {dataset.name} has images of shape {tuple(dataset.image_shape)} "
-        f"({dataset.input_dim} values); model {model.name!r} takes inputs of shape {shape}")
+  """ModelFileError (one line) unless the model takes the dataset's images in their layout
+  and has at least as many outputs as it has classes. Images are (height, width, channels),
+  channels last; a model input must be that shape, the same without a trailing channel of
+  1, or flat (all values, row-major): never a reshape that moves values, such as a
+  channels-first (3, 32, 32) model on (32, 32, 3) images [ours, docs/data.md]."""
+  inputs = getattr(model, "inputs", None)
+  image = tuple(int(d) for d in dataset.image_shape)
+  if inputs:
+    shape = tuple(inputs[0].shape[1:])
+    if any(d is None for d in shape):
+      raise ModelFileError(f"model {model.name!r} takes inputs of shape {shape}, whose sizes "
+                           f"are unknown; allowed: a fixed input shape (build the model on "
+                           f"keras.Input({image}))")
+    allowed = [image] + ([image[:-1]] if image[-1] == 1 else []) + [(dataset.input_dim,)]
+    if tuple(int(d) for d in shape) not in allowed:
+      raise ModelFileError(
+          f"model {model.name!r} takes inputs of shape {shape} but the data holds images of "
+          f"shape {image}; allowed: a model input of shape "
+          f"{' or '.join(str(a) for a in allowed)} (images are height x width x channels, "
+          "channels last)")
   outputs = getattr(model, "outputs", None)
   if outputs and len(outputs) == 1 and len(outputs[0].shape) == 2 and (
       outputs[0].shape[1] or 0) < dataset.num_classes:

@@ -95,8 +95,25 @@ def stale_reason(path: pathlib.Path, claim: dict) -> Optional[str]:
 
 
 def describe(claim: dict) -> str:
+  if not claim:  # empty or damaged: never written by a process (claims are linked whole)
+    return "a damaged claim file (no owner recorded)"
   return (f"pid {claim.get('pid', '?')} on {claim.get('host', '?')} since "
           f"{claim.get('claimed_at', '?')}")
+
+
+def _damaged(directory: pathlib.Path, path: pathlib.Path) -> str:
+  """The refusal for a damaged (empty or unreadable) claim that is still young: it names no
+  owner, so only its age tells whether some process keeps touching it."""
+  try:
+    stat = path.stat()
+    size, age = stat.st_size, time.time() - stat.st_mtime
+  except FileNotFoundError:
+    size, age = 0, 0.0
+  what = "empty" if size == 0 else f"{size} bytes, not JSON"
+  return (f"{directory} is claimed by a damaged claim file {path} ({what}, no owner recorded), "
+          f"touched {age:.0f} s ago; it is taken over once untouched for "
+          f"{STALE_AFTER_SECS:.0f} s (a live owner keeps touching it); remove it if no "
+          "process trains here")
 
 
 class Claim:
@@ -159,6 +176,8 @@ def acquire(directory, log: Callable[[str], None] = print) -> Claim:
     if current is None:
       continue  # released in between: try again
     reason = stale_reason(path, current)
+    if reason is None and not current:
+      raise ClaimError(_damaged(directory, path))
     if reason is None:
       raise ClaimError(
           f"{directory} is in use by {describe(current)} ({path}); wait for it to finish, or "

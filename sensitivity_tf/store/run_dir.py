@@ -25,7 +25,7 @@ run finished):
 `SensitivityStore` is where computed sensitivity tables are *stored* (computing them is
 `sensitivity_tf.metrics.evaluation`'s job): four files in one directory (``<run>/sensitivity/`` or
 the ``--output_dir`` of an evaluation of any model file), replaced together or not at all,
-and served from cache when the settings and the model file's SHA-256 are unchanged.
+and served from cache under the same cache key (model file, data, preprocessing, settings).
 """
 
 from __future__ import annotations
@@ -225,15 +225,19 @@ class SensitivityStore:
   def __init__(self, path):
     self.path = pathlib.Path(path)
 
-  def cached(self, settings_id: str, model_sha256: str) -> Optional[dict]:
-    """The stored summary if all four files are there for these settings and this model
-    file; None otherwise (also for a damaged summary)."""
+  def cached(self, cache_key: str, accept_legacy=None) -> Optional[dict]:
+    """The stored summary if all four files are there under this cache key (the evaluation's
+    every input: `sensitivity_tf.store.evaluations.evaluation_key`); None otherwise (also
+    for a damaged summary). A summary from before cache keys is taken only if
+    ``accept_legacy(summary)`` says so."""
     try:
       summary = atomic.read_json(self.path / SUMMARY)
     except (FileNotFoundError, ValueError):
       return None
-    if (summary.get("settings_id") != settings_id
-        or summary.get("model_sha256") != model_sha256):
+    if "cache_key" in summary or accept_legacy is None:
+      if summary.get("cache_key") != cache_key:
+        return None
+    elif not accept_legacy(summary):
       return None
     if not all((self.path / f).is_file() for f in (POINTS, TRAJECTORY_JACOBIAN,
                                                    TRAJECTORY_TRANSITIONS)):

@@ -134,10 +134,12 @@ def run_survey(study, results_dir, progress: bool = True, retry_failed: bool = T
                log: Callable[[str], None] = print) -> Dict[str, Any]:
   """Runs (or finishes) ``study`` into ``results_dir``; returns the end-of-survey summary."""
   study = study_lib.validate(study)
+  role = "chief" if tuner_lib.is_chief() else "worker" if tuner_lib.is_worker() else "single"
+  if role == "chief":
+    check_port_free()  # before anything is written: a refused chief leaves nothing behind
   jobs = jobs_lib.study_jobs(".", study)
   results_dir = pathlib.Path(results_dir).expanduser()
   table = results.table(results_dir)
-  role = "chief" if tuner_lib.is_chief() else "worker" if tuner_lib.is_worker() else "single"
   identity = study_identity(study)
   if role != "worker":
     record_study(results_dir, study, len(jobs))
@@ -151,8 +153,6 @@ def run_survey(study, results_dir, progress: bool = True, retry_failed: bool = T
                               data_dir=study.get("data_dir", ""), on_trial_done=meter.trial_done)
   if role == "single" and jobs:
     runner.check_data(next(iter(jobs.values())))  # bad data: one error now, not a row per trial
-  if role == "chief":
-    check_port_free()
   if progress and role != "worker":
     log(f"{study['name']} ({study['design']}, {study['dataset']}, preset {study.get('preset')}): "
         f"{len(jobs)} networks, {meter.done_at_start} already in {table.path}")

@@ -147,6 +147,9 @@ def _train_claimed(run: RunDirectory, cfg, overwrite: bool, dataset: Optional[da
     trainer.history = [r for r in run.history() if r.step <= step]
     elapsed_before = trainer.history[-1].wall_time if trainer.history else 0.0
     log(f"{run.path}: resuming from step {step}")
+  if policy:
+    log(f"{run.path}: augmentation for images {dataset.image_shape[0]} px high: "
+        f"{policy.describe()}")
   run.write_config(config_record)
 
   writer = tf.summary.create_file_writer(str(run.file(run_dir_lib.TENSORBOARD)))

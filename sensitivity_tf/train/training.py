@@ -192,13 +192,15 @@ class Trainer:
     return tf.reduce_sum(tf.cast(losses, tf.float64)), correct
 
   def evaluate(self, x: np.ndarray, y: np.ndarray):
-    """(mean loss, accuracy) of the model in inference mode on ``x``, ``y``."""
+    """(mean loss, accuracy) of the model in inference mode on ``x``, ``y``. The accuracy is
+    NaN when the loss is not finite (NaN logits of a diverged network: their argmax, class
+    0, says nothing)."""
     loss, correct = 0.0, 0
     for start in range(0, len(x), EVAL_BATCH):
       l, c = self._eval_fn(x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH])
       loss += float(l)
       correct += int(c)
-    return loss / len(x), correct / len(x)
+    return loss / len(x), (correct / len(x) if math.isfinite(loss) else math.nan)
 
   # ---------------------------------------------------------------- the loop
   def _stop_reason(self, record: Evaluation, finite: bool) -> Optional[str]:
