@@ -41,9 +41,21 @@ def unit(standardized: bool, wrt: str = "model_input") -> str:
   return STANDARDIZED if standardized and wrt == "model_input" else RAW
 
 
+def unit_of(training: dict, evaluation: dict) -> str:
+  """`unit` from a network's training fields (``standardize``) and evaluation settings
+  (``jacobian_wrt``), as configs and survey studies hold them (missing fields: defaults)."""
+  return unit(bool((training or {}).get("standardize", False)),
+              (evaluation or {}).get("jacobian_wrt", "model_input"))
+
+
 def label(standardized: bool, wrt: str = "model_input") -> str:
   """'‖J‖ (per raw pixel in [0, 1])': an axis label or column description."""
-  return f"‖J‖ ({unit(standardized, wrt)})"
+  return label_of(unit(standardized, wrt))
+
+
+def label_of(unit_text: str) -> str:
+  """'‖J‖ (<unit_text>)', for a unit already known (`unit`)."""
+  return f"‖J‖ ({unit_text})"
 
 
 def on_raw_pixels(model: keras.Model, scale: np.ndarray) -> keras.Model:

@@ -33,7 +33,8 @@ when it could flip under a small change of its numbers, and the report says why:
   statistic's own scale (correlations, shares, ratios and decades as they are; a difference
   of counts in units of its ``scale``, e.g. the mean count), and flipping such close ends
   could change the verdict: a ``holds`` with any close comparison; a ``does not hold`` whose
-  failing comparisons are all close (`Lines`);
+  failing comparisons are all close (`Lines`); for C7, which counts intervals over datasets,
+  any close end of an interval it counts;
 * or the verdict differs under a second seed, where one was run (`mark_second_seed`).
 
 Borderline qualifies a verdict and never replaces it: the verdict stays what the rule says
@@ -231,8 +232,9 @@ class Lines:
   what `above`/`below` return; combine them with ``all([...])``, never ``and``, so every
   comparison is made and recorded."""
 
-  def __init__(self):
+  def __init__(self, any_close: bool = False):
     self.made: List[tuple] = []  # (passed, close, text)
+    self.any_close = any_close   # rules that count intervals (C7): any close end is enough
 
   def _record(self, passed: bool, end: float, line: float, what: str, which: str,
               scale: float) -> bool:
@@ -252,7 +254,7 @@ class Lines:
     """Why ``decided`` is borderline: the close comparisons, when flipping them could change
     it (any for ``holds``; for ``does not hold``, only if every failing one is close)."""
     close = [text for _, is_close, text in self.made if is_close]
-    if decided == HOLDS:
+    if decided == HOLDS or (self.any_close and decided == FAILS):
       return close
     failing = [(is_close, text) for passed, is_close, text in self.made if not passed]
     if decided == FAILS and failing and all(c for c, _ in failing):
