@@ -72,6 +72,8 @@ def validate_config(cfg) -> None:
   if "evaluation" in cfg:
     from sensitivity_tf.metrics import evaluation
     evaluation.EvaluationSettings(**cfg.evaluation.to_dict()).validate()
+  if hasattr(EXPERIMENTS[cfg.experiment], "validate"):
+    EXPERIMENTS[cfg.experiment].validate(cfg)
 
 
 def run_experiment(name: str, cfg, ws: Workspace) -> Dict:

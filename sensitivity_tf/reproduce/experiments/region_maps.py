@@ -26,6 +26,39 @@ PAPER = ("Figure 3 (MNIST; no count given): after training the last layer's boun
          "transition density")
 
 
+def run_dataset(ws, run):
+  """The data a run directory trained on, rebuilt from its config (the workspace's data
+  directory where the run recorded none)."""
+  return run.load_dataset(data_dir=run.train_config().data_dir or ws.data_dir)
+
+
+def measure(ds, initial, trained, num_slices: int, resolution: int, seed: int,
+            images: bool = True) -> dict:
+  """Last-layer code images of ``initial`` and ``trained`` on ``num_slices`` slices through
+  three training points of different classes (drawn from ``seed``): per slice the region
+  counts, the code-change density within 0.1 R of each anchor and over the disc, the anchors'
+  plane coordinates and R; the images themselves too unless ``images`` is False."""
+  rng = np.random.default_rng([seed, 5])
+  out = {"before": [], "after": [], "near_before": [], "near_after": [], "avg_before": [],
+         "avg_after": [], "regions_before": [], "regions_after": [], "anchors_uv": [],
+         "radius": []}
+  for _ in range(num_slices):
+    idx = trajectories_lib.class_anchors(ds.y_train_true, False, rng)
+    s = regions_lib.Slice.through(*ds.x_train[idx], resolution=resolution)
+    for when, model in (("before", initial), ("after", trained)):
+      image = regions_lib.code_image(model, s)
+      near, average = regions_lib.density_ratio(image, s)
+      out[when].append(image)
+      out[f"regions_{when}"].append(len(np.unique(image)))
+      out[f"near_{when}"].append(near)
+      out[f"avg_{when}"].append(average)
+    out["anchors_uv"].append(s.anchors_uv)
+    out["radius"].append(s.radius)
+  if not images:
+    del out["before"], out["after"]
+  return {k: np.asarray(v) for k, v in out.items()}
+
+
 def compute(cfg, ws, dataset):
   """Region images before and after training on ``cfg.num_slices`` slices; cached as one
   .npz table (so redrawing never recomputes, let alone retrains)."""
@@ -36,23 +69,9 @@ def compute(cfg, ws, dataset):
   if path.is_file():
     with np.load(path) as f:
       return dict(f), run
-  ds = run.load_dataset(data_dir=run.train_config().data_dir or ws.data_dir)
-  trained, initial = run.load_model(), run.initial_model()
-  rng = np.random.default_rng([cfg.seed, 5])
-  out = {"before": [], "after": [], "near_before": [], "near_after": [], "avg_before": [],
-         "avg_after": [], "anchors_uv": [], "radius": []}
-  for _ in range(cfg.num_slices):
-    idx = trajectories_lib.class_anchors(ds.y_train_true, False, rng)
-    s = regions_lib.Slice.through(*ds.x_train[idx], resolution=cfg.resolution)
-    for when, model in (("before", initial), ("after", trained)):
-      image = regions_lib.code_image(model, s)
-      near, average = regions_lib.density_ratio(image, s)
-      out[when].append(image)
-      out[f"near_{when}"].append(near)
-      out[f"avg_{when}"].append(average)
-    out["anchors_uv"].append(s.anchors_uv)
-    out["radius"].append(s.radius)
-  out = {k: np.asarray(v) for k, v in out.items()}
+  ds = run_dataset(ws, run)
+  out = measure(ds, run.initial_model(), run.load_model(), cfg.num_slices,
+                cfg.resolution, cfg.seed)
   atomic.write_npz(path, **out)
   return out, run
 
@@ -65,8 +84,10 @@ def per_slice(data) -> pd.DataFrame:
                           disc_density_before=data["avg_before"],
                           disc_density_after=data["avg_after"]))
   out["disc_density_ratio"] = out.disc_density_after / out.disc_density_before
-  if "after" in data:
-    for when in ("before", "after"):
+  for when in ("before", "after"):
+    if f"regions_{when}" in data:
+      out[f"regions_{when}"] = data[f"regions_{when}"]
+    elif when in data:  # tables cached before the counts were kept
       out[f"regions_{when}"] = [len(np.unique(image)) for image in data[when]]
   if "radius" in data:
     out["radius"] = data["radius"]
