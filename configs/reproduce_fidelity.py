@@ -3,23 +3,33 @@ differ from the paper's, tested hypothesis by hypothesis.
 
 Command:   bin/reproduce --experiment=fidelity --preset=small [--data_dir=DATA_DIR]
 Trains:    per setting (inputs raw or standardized per pixel x the preset's training subset or
-           the full training set; small: all four, on MNIST), the trajectories network
-           (784-512x2-10, budget 8,000 steps) and the regions network (784-128x3-10, budget
-           6,000 steps), each ONE run to 10x its budget (80,000 and 60,000 steps) with its
-           weights kept and measured at 1x, 2x, 5x and 10x (snapshot_steps).
-Runtime:   ESTIMATE_PLACEHOLDER
+           the full training set; small, on MNIST: raw_subset (today's networks, longer),
+           standardized_subset (units alone) and standardized_full (units and size)), the
+           trajectories network (784-512x2-10, budget 8,000 steps, subset 5,000) and the
+           regions network (784-128x3-10, budget 6,000 steps, subset 2,000), each ONE run to
+           10x its budget (80,000 and 60,000 steps), weights kept and measured at 1x, 2x, 5x
+           and 10x (snapshot_steps). raw_full (size alone) is one more setting:
+           --config.settings=raw_subset,standardized_subset,raw_full,standardized_full (the
+           others are then read from cache).
+Runtime:   small, estimated from a short timing on this project's 2-core machine (2026-12-04,
+           shared with four other processes, load average ~6): 784-512x2 9-18 ms per step
+           (80,000 steps: 12-24 min), 784-128x3 3-6 ms per step (60,000 steps: 3-6 min),
+           one snapshot's trajectory evaluation 13 s (plus a cheaper one per raw pixel when
+           standardized), one network's 12 region slices at 200x200 ~55 s (the initial
+           network's once per run): about 21-36 min per setting, so 65-110 min for the three
+           settings (the low end on an idle machine), +21-36 min for raw_full. Not run yet.
 Result:    figures/fidelity_<dataset>.png|pdf and tables/<dataset>/fidelity.csv (one row per
            setting x checkpoint: every feature of Figures 2 and 3, with ‖J‖ also per raw pixel,
            and whether it matches the paper); no claim is judged. Not run yet.
 Resumable: the same command resumes the long runs from their checkpoints and evaluates only
            the snapshots not yet measured.
-Quick:     bin/reproduce --experiment=fidelity --preset=tiny   (under a minute; for tests)
+Quick:     bin/reproduce --experiment=fidelity --preset=tiny   (about a minute; for tests: two
+           settings, raw_subset and standardized_full, on Fashion-MNIST, to 2x a 400-step budget)
 """
 
 from sensitivity_tf.commands import config_files
 
 common = config_files.common()  # presets, training protocol, builders: configs/_common.py
-
 
 # The settings: one hypothesis each, or their combination [ours].
 SETTINGS = {

@@ -47,7 +47,8 @@ class FidelityTinyTest(tf.test.TestCase):
   def test_one_row_per_setting_and_checkpoint_with_every_feature_and_match(self):
     t = self.table
     self.assertEqual(list(zip(t.setting, t.budget_multiple)),
-                     [(s, m) for s in self.cfg.settings for m in self.cfg.checkpoints])
+                     [(s, m) for s in ("raw_subset", "standardized_full")
+                      for m in self.cfg.checkpoints])
     self.assertEqual(list(t.step_trajectories), [400, 800, 400, 800])
     for feature in fidelity.MATCHES:
       self.assertEqual(t[f"matches_{feature}"].dtype, bool, feature)
@@ -104,11 +105,13 @@ class FidelityConfigTest(tf.test.TestCase):
     cfg = common.experiment("fidelity", "tiny")
     reproduction.validate_config(cfg)
     for field, value, message in (
-        ("checkpoints", [2, 1], "checkpoints=[2, 1] with settings [raw_subset, "
-                                "standardized_full] is invalid; allowed: increasing integers"),
-        ("checkpoints", [0], "is invalid; allowed: increasing integers >= 1"),
-        ("settings", {"x": dict(standardize=True)}, "settings.x={'standardize': True} is "
-                                                     "invalid; allowed: dict(standardize=bool"),
+        ("checkpoints", [2, 1], "checkpoints=[2, 1] is invalid; allowed: increasing integers "
+                                ">= 1 (multiples of each network's budget)"),
+        ("checkpoints", [0], "checkpoints=[0] is invalid"),
+        ("settings", "raw_subset,units", "settings='raw_subset,units' is invalid; allowed: "
+                                         "distinct settings separated by commas, from "
+                                         "raw_full, raw_subset, standardized_full"),
+        ("settings", "raw_full,raw_full", "settings='raw_full,raw_full' is invalid"),
     ):
       bad = common.experiment("fidelity", "tiny")
       bad[field] = value

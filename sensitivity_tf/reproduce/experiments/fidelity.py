@@ -29,7 +29,6 @@ import pandas as pd
 
 from sensitivity_tf.metrics import evaluation
 from sensitivity_tf.metrics import input_units
-from sensitivity_tf.metrics import regions as regions_lib
 from sensitivity_tf.store import atomic
 from sensitivity_tf.train import train_config
 from sensitivity_tf.reproduce import export
@@ -66,22 +65,38 @@ MATCHES = {
 }
 
 
-def validate(cfg) -> None:
-  """One-line ConfigError for a fidelity config that cannot run (before any training)."""
-  names = ", ".join(cfg.settings) if cfg.settings else ""
-  for name, setting in cfg.settings.items():
+def chosen(cfg) -> dict:
+  """The settings ``cfg.settings`` names (comma-separated, in that order), each one of
+  ``cfg.setting_values`` (name -> dict(standardize, full_training_set)); a one-line
+  ConfigError otherwise."""
+  value = str(cfg.settings)
+  names = [n.strip() for n in value.split(",")]
+  if any(n not in cfg.setting_values for n in names) or len(set(names)) != len(names):
+    raise train_config.ConfigError(
+        f"settings={value!r} is invalid; allowed: distinct settings separated by commas, "
+        f"from {', '.join(cfg.setting_values)}")
+  out = {}
+  for name in names:
+    setting = dict(cfg.setting_values[name])
     if set(setting) != {"standardize", "full_training_set"}:
       raise train_config.ConfigError(
-          f"settings.{name}={dict(setting)!r} is invalid; allowed: "
+          f"setting_values.{name}={setting!r} is invalid; allowed: "
           "dict(standardize=bool, full_training_set=bool)")
+    out[name] = setting
+  return out
+
+
+def validate(cfg) -> None:
+  """One-line ConfigError for a fidelity config that cannot run (before any training)."""
+  settings = chosen(cfg)
   steps = list(cfg.checkpoints)
-  if not names or not steps or any(not isinstance(m, int) or m < 1 for m in steps) or (
+  if not steps or any(not isinstance(m, int) or m < 1 for m in steps) or (
       steps != sorted(set(steps))):
     raise train_config.ConfigError(
-        f"checkpoints={steps!r} with settings [{names}] is invalid; allowed: increasing "
-        "integers >= 1 (multiples of each network's budget) and at least one setting")
+        f"checkpoints={steps!r} is invalid; allowed: increasing integers >= 1 (multiples of "
+        "each network's budget)")
   for kind in ("trajectories", "regions"):
-    for name, setting in cfg.settings.items():
+    for setting in settings.values():
       for dataset in cfg.datasets:
         train_config.TrainConfig.from_mapping(
             overrides(cfg[kind].network.to_dict(), setting, steps, dataset))
@@ -162,15 +177,16 @@ def region_features(ws, dataset, run, ds, step, cfg) -> dict:
   """Figure 3's features of the regions network at ``step``: slices before (initial
   weights) and after (the snapshot) training, cached without their images."""
   r = cfg.regions
-  path = ws.path(dataset, "fidelity", run.path.name,
-                 f"step_{step}_slices_r{r.resolution}_n{r.num_slices}_s{cfg.seed}.npz")
-  if path.is_file():
+  data = {}
+  for when, name, model in (("before", "initial", lambda run: run.initial_model()),
+                            ("after", f"step_{step}", lambda run: _at(run, step))):
+    path = ws.path(dataset, "fidelity", run.path.name,
+                   f"{name}_slices_r{r.resolution}_n{r.num_slices}_s{cfg.seed}.npz")
+    if not path.is_file():  # the initial network's slices are measured once per run
+      atomic.write_npz(path, **region_maps.measure(ds, {when: model(run)}, r.num_slices,
+                                                   r.resolution, cfg.seed, images=False))
     with np.load(path) as f:
-      data = dict(f)
-  else:
-    data = region_maps.measure(ds, run.initial_model(), _at(run, step),
-                               r.num_slices, r.resolution, cfg.seed, images=False)
-    atomic.write_npz(path, **data)
+      data.update(f)
   slices = region_maps.per_slice(data)
   anchors = region_maps.per_anchor(data)
   denser = statistics.paired_ratio(slices.disc_density_after, slices.disc_density_before,
@@ -210,7 +226,7 @@ def matches(row: dict) -> dict:
 def run(cfg, ws):
   for dataset in cfg.datasets:
     rows = []
-    for name, setting in cfg.settings.items():
+    for name, setting in chosen(cfg).items():
       runs = {kind: ws.network(f"fidelity_{kind}", overrides(
           cfg[kind].network.to_dict(), setting, cfg.checkpoints, dataset))
               for kind in ("trajectories", "regions")}

@@ -32,20 +32,21 @@ def run_dataset(ws, run):
   return run.load_dataset(data_dir=run.train_config().data_dir or ws.data_dir)
 
 
-def measure(ds, initial, trained, num_slices: int, resolution: int, seed: int,
+def measure(ds, models: dict, num_slices: int, resolution: int, seed: int,
             images: bool = True) -> dict:
-  """Last-layer code images of ``initial`` and ``trained`` on ``num_slices`` slices through
-  three training points of different classes (drawn from ``seed``): per slice the region
-  counts, the code-change density within 0.1 R of each anchor and over the disc, the anchors'
-  plane coordinates and R; the images themselves too unless ``images`` is False."""
+  """Last-layer code images of each of ``models`` (``{"before": initial, "after": trained}``,
+  or one of them) on ``num_slices`` slices through three training points of different
+  classes (drawn from ``seed``, so the same slices on every call): per slice and model the
+  region count, the code-change density within 0.1 R of each anchor and over the disc, the
+  anchors' plane coordinates and R; the images themselves too unless ``images`` is False."""
   rng = np.random.default_rng([seed, 5])
-  out = {"before": [], "after": [], "near_before": [], "near_after": [], "avg_before": [],
-         "avg_after": [], "regions_before": [], "regions_after": [], "anchors_uv": [],
-         "radius": []}
+  out = {"anchors_uv": [], "radius": []}
+  for when in models:
+    out.update({when: [], f"near_{when}": [], f"avg_{when}": [], f"regions_{when}": []})
   for _ in range(num_slices):
     idx = trajectories_lib.class_anchors(ds.y_train_true, False, rng)
     s = regions_lib.Slice.through(*ds.x_train[idx], resolution=resolution)
-    for when, model in (("before", initial), ("after", trained)):
+    for when, model in models.items():
       image = regions_lib.code_image(model, s)
       near, average = regions_lib.density_ratio(image, s)
       out[when].append(image)
@@ -55,7 +56,8 @@ def measure(ds, initial, trained, num_slices: int, resolution: int, seed: int,
     out["anchors_uv"].append(s.anchors_uv)
     out["radius"].append(s.radius)
   if not images:
-    del out["before"], out["after"]
+    for when in models:
+      del out[when]
   return {k: np.asarray(v) for k, v in out.items()}
 
 
@@ -70,8 +72,8 @@ def compute(cfg, ws, dataset):
     with np.load(path) as f:
       return dict(f), run
   ds = run_dataset(ws, run)
-  out = measure(ds, run.initial_model(), run.load_model(), cfg.num_slices,
-                cfg.resolution, cfg.seed)
+  out = measure(ds, {"before": run.initial_model(), "after": run.load_model()},
+                cfg.num_slices, cfg.resolution, cfg.seed)
   atomic.write_npz(path, **out)
   return out, run
 
