@@ -99,8 +99,10 @@ def shape_notes(f: dict) -> list:
   notes = []
   dip = f["dip"]
   if math.isfinite(dip.value):
-    shape = ("a dip, as in the paper" if dip.value < 1
-             else "a peak where the paper shows a dip (~60 at the anchors, ~165 between)")
+    shape = ("a dip, as in the paper" if claims_lib.below(dip, 1) else
+             "a peak where the paper shows a dip (~60 at the anchors, ~165 between)"
+             if claims_lib.above(dip, 1) else
+             "neither a clear dip nor a clear peak (the paper shows a dip)")
     notes.append(f"different-class density at the anchors / between them "
                  f"{dip.text()}: {shape}")
   d = f["density"]
@@ -149,8 +151,7 @@ def analyze_dataset(dataset, traj_j, traj_t, num_bootstrap, seed, unit=input_uni
           c3_lines.above(c3, 1.0, "log10 ratio"), f"{NAME}_{dataset}", PAPER, lines=c3_lines),
       claims_lib.judged(
           "C4", dataset, f"different − same class: transitions per loop {d_trans.text(1)}, "
-          f"mean log10 ‖J‖ {d_jac.text()}; different-class density at the anchors / between "
-          f"them {dip.text()} (below 1: a dip); densities per radian random "
+          f"mean log10 ‖J‖ {d_jac.text()}; densities per radian random "
           f"{density['random']:.1f}, different {density['different_class']:.1f}, same "
           f"{density['same_class']:.1f}; " + "; ".join(shape_notes(f)),
           dict(transitions=d_trans.as_dict(), log10_jacobian=d_jac.as_dict(), density=density,
