@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from conftest import REPO
 from sensitivity_tf.commands import config_files
 from sensitivity_tf.metrics import evaluation
 from sensitivity_tf.reproduce import reproduction
@@ -22,7 +21,6 @@ from sensitivity_tf.store import run_dir
 from sensitivity_tf.train import train_config
 from sensitivity_tf.train import train_run
 
-common = config_files.load_config_module(str(REPO / "configs" / "_common.py"))
 
 
 @pytest.mark.slow
@@ -33,7 +31,7 @@ class FidelityTinyTest(tf.test.TestCase):
     super().setUpClass()
     cls.tmp = tempfile.TemporaryDirectory()
     cls.ws = Workspace(cls.tmp.name, "tiny", progress=False, log=lambda *_: None)
-    cls.cfg = common.experiment("fidelity", "tiny")
+    cls.cfg = config_files.experiment_config("fidelity", "tiny")
     reproduction.validate_config(cls.cfg)
     reproduction.run_experiment("fidelity", cls.cfg, cls.ws)
     cls.root = pathlib.Path(cls.tmp.name)
@@ -102,7 +100,7 @@ class FidelityTinyTest(tf.test.TestCase):
 class FidelityConfigTest(tf.test.TestCase):
 
   def test_bad_settings_and_checkpoints_are_refused_in_one_line(self):
-    cfg = common.experiment("fidelity", "tiny")
+    cfg = config_files.experiment_config("fidelity", "tiny")
     reproduction.validate_config(cfg)
     for field, value, message in (
         ("checkpoints", [2, 1], "checkpoints=[2, 1] is invalid; allowed: increasing integers "
@@ -113,7 +111,7 @@ class FidelityConfigTest(tf.test.TestCase):
                                          "raw_full, raw_subset, standardized_full"),
         ("settings", "raw_full,raw_full", "settings='raw_full,raw_full' is invalid"),
     ):
-      bad = common.experiment("fidelity", "tiny")
+      bad = config_files.experiment_config("fidelity", "tiny")
       bad[field] = value
       with self.assertRaisesRegex(train_config.ConfigError, re.escape(message)):
         reproduction.validate_config(bad)
