@@ -514,6 +514,32 @@ class BorderlineTest(tf.test.TestCase):
     self.assertIn("| C5 | e | **does not hold** |", text)
 
 
+  def test_the_second_seed_is_kept_in_the_workspace_and_marks_every_report(self):
+    import json
+    import pathlib
+    import tempfile
+    from sensitivity_tf.reproduce import reproduction
+    from sensitivity_tf.reproduce.workspace import Workspace
+    row = dict(claim="C5", dataset="d", statistic="s", values={}, n=36, unit="anchors",
+               figure="f", verdict=claims.HOLDS)
+    with tempfile.TemporaryDirectory() as d:
+      other = pathlib.Path(d, "seed1")
+      other.mkdir()
+      (other / "claims.json").write_text(json.dumps(dict(claims=[dict(row,
+                                                                      verdict=claims.FAILS)])))
+      ws = Workspace(pathlib.Path(d, "ws"), "small", progress=False, log=lambda *_: None)
+      ws.path("claims", "regions.json").write_text(json.dumps([row]))
+      with self.assertRaisesRegex(ValueError, "second_seed_dir=.* is invalid; allowed: a "
+                                              "reproduction's results directory"):
+        reproduction.record_second_seed(ws.root, pathlib.Path(d, "missing"))
+      self.assertEqual(reproduction.record_second_seed(ws.root, other), "seed1")
+      reproduction.write_report(ws)  # a later report, without the flag, still marks it
+      report = ws.path("claims.md").read_text()
+      self.assertIn("| C5 | d | **holds** (borderline) |", report)
+      self.assertEqual(json.loads(ws.path("claims.json").read_text())["claims"][0]["borderline"],
+                       ["under a second seed (seed1) the verdict is does not hold"])
+
+
 class VerdictReportTest(tf.test.TestCase):
 
   def test_report_lists_every_claim_with_rule(self):
