@@ -19,10 +19,12 @@ from sensitivity_tf.commands import config_files
 from sensitivity_tf.reproduce import claims
 from sensitivity_tf.reproduce import reproduction
 from sensitivity_tf.reproduce import export
-from sensitivity_tf.reproduce.experiments import EXPERIMENTS
+from sensitivity_tf.reproduce.experiments import EXPERIMENTS as ALL_EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
 from conftest import assert_one_line_error, run_bin
 
+# The paper's experiments; the fidelity study has its own end-to-end test (test_fidelity.py).
+EXPERIMENTS = {k: v for k, v in ALL_EXPERIMENTS.items() if k != "fidelity"}
 
 
 class ExperimentsTest(tf.test.TestCase):
@@ -107,6 +109,11 @@ class ExportTest(tf.test.TestCase):
                                run_dir=["runs/b", "runs/a"]))
       rows.iloc[:1].to_parquet(table / "b.parquet")
       rows.iloc[1:].to_parquet(table / "a.parquet")
+      analysis = root / "mnist" / "tables"   # an experiment's own tables: CSVs published
+      analysis.mkdir()
+      pd.DataFrame(dict(kind=["random"], dip_ratio=[0.4])).to_csv(
+          analysis / "trajectories_per_ellipse.csv", index=False)
+      (analysis / "regions_x.npz").write_bytes(b"npz")        # cached images: not published
       docs.mkdir()
       (docs / "stale_figure.png").write_bytes(b"old")         # an earlier export's
       (docs / "tables" / "cifar10").mkdir(parents=True)
@@ -114,7 +121,11 @@ class ExportTest(tf.test.TestCase):
       (docs / "method.md").write_text("kept")                  # not ours: untouched
       written = export.export(root, docs)
       self.assertCountEqual(written, ["capacity_mnist.png", "claims.md", "claims.json",
-                                      "tables/mnist/default-abc.csv"])
+                                      "tables/mnist/default-abc.csv",
+                                      "tables/mnist/trajectories_per_ellipse.csv"])
+      self.assertEqual(pd.read_csv(docs / "tables" / "mnist" / "trajectories_per_ellipse.csv")
+                       .dip_ratio.tolist(), [0.4])
+      self.assertFalse((docs / "tables" / "mnist" / "regions_x.npz").exists())
       csv = pd.read_csv(docs / "tables" / "mnist" / "default-abc.csv")
       self.assertEqual(list(csv.trial_key), ["a", "b"])          # by trial index
       self.assertTrue(np.isnan(csv.gap[0]))

@@ -198,12 +198,27 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
     frame = survey_frame(60, False)
     frame["generalization_gap"] = -np.log10(frame.num_weights) + 0.05 * np.random.default_rng(
         0).normal(size=60)  # bigger nets generalize better; loss unrelated
-    c1, c2 = capacity.analyze_dataset("d", frame, 500, 0)
+    c1, c2, *_ = capacity.analyze_dataset("d", frame, 500, 0)
     self.assertEqual((c1.verdict, c2.verdict), (claims.HOLDS, claims.HOLDS))
     frame["generalization_gap"] = np.log10(frame.num_weights)  # bigger nets worse
     frame["train_loss"] = frame.num_weights.astype(float)      # loss predicts the gap
-    c1, c2 = capacity.analyze_dataset("d", frame, 500, 0)
+    c1, c2, *_ = capacity.analyze_dataset("d", frame, 500, 0)
     self.assertEqual((c1.verdict, c2.verdict), (claims.FAILS, claims.FAILS))
+
+  def test_c1_and_c2_are_also_judged_on_true_label_networks_alone(self):
+    # Random-label networks (the 30 smallest, gap 0.9) make C1 hold over everyone; among the
+    # true-label networks alone the gap grows with size.
+    rng = np.random.default_rng(3)
+    size = np.sort(rng.integers(10 ** 4, 10 ** 6, 60))
+    frame = pd.DataFrame(dict(num_weights=size, train_loss=10.0 ** rng.normal(-4, 1, 60),
+                              random_label_fraction=np.r_[np.ones(30), np.zeros(30)]))
+    frame["generalization_gap"] = np.where(frame.random_label_fraction > 0, 0.9,
+                                           0.1 + 1e-7 * size)
+    rows = {r.dataset + " " + r.claim: r for r in capacity.analyze_dataset("d", frame, 500, 0)}
+    self.assertEqual(rows["d C1"].verdict, claims.HOLDS)
+    self.assertEqual(rows["d (true labels only) C1"].verdict, claims.FAILS)
+    self.assertEqual(rows["d (true labels only) C1"].n, 30)
+    self.assertIn("d (true labels only) C2", rows)
 
   def pairs(self, n, share_bad_higher, seed=0):
     rng = np.random.default_rng(seed)
@@ -287,7 +302,7 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
     frame = survey_frame(60, False)
     frame["generalization_gap"] = -np.log10(frame.num_weights)  # C1 holds
     for n, expected in ((29, claims.NO_DATA), (30, claims.HOLDS)):
-      c1, _ = capacity.analyze_dataset("d", frame.iloc[:n], 500, 0, needed=30)
+      c1, *_ = capacity.analyze_dataset("d", frame.iloc[:n], 500, 0, needed=30)
       self.assertEqual(c1.verdict, expected, n)
       (c6, _), _ = correlation.analyze_dataset("d", survey_frame(n, True), 500, 0, needed=30)
       self.assertEqual(c6.verdict, expected, n)
@@ -296,7 +311,7 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
   def test_a_subset_of_factors_is_judged_alone_and_c13_names_what_it_pools(self):
     rows = factors.analyze_dataset("mnist", {"nonlinearity": self.pairs(30, 1.0),
                                              "random_labels": self.pairs(30, 1.0, seed=2)})
-    self.assertEqual([r.claim for r in rows], ["C11", "C8", "C13"])
+    self.assertEqual([r.claim for r in rows], ["C11", "C8", "C13", "C13"])
     self.assertEqual(rows[-1].n, 60)
     self.assertIn("pooled over nonlinearity, random labels; only 2 of the 4 factors were run",
                   rows[-1].statistic)
@@ -316,9 +331,16 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
                                   "separated by commas, from augmentation, full_batch"):
         factors.chosen(cfg)
 
-  def trajectory_tables(self, random_norm, anchor_norm, different_extra):
+  def trajectory_tables(self, random_norm, anchor_norm, different_extra, different_density=300.0,
+                        anchor_factor=0.4, bins=24):
+    """Six ellipses per kind: ‖J‖ ``random_norm`` on random ellipses, ``anchor_norm`` at the
+    class anchors (× ``different_extra`` on different-class ellipses); density 100 per radian
+    (same class), 150 (random), ``different_density`` (different class) × ``anchor_factor``
+    in the bins at the anchors (below 1 a dip, above 1 a peak)."""
     rows_j, rows_t = [], []
     rng = np.random.default_rng(0)
+    at = trajectory_profiles.anchor_bins(bins)
+    edges = 2 * np.pi * np.arange(bins + 1) / bins
     for kind in ("random", "different_class", "same_class"):
       for e in range(6):
         phi = np.arange(12) * 2 * np.pi / 12
@@ -329,31 +351,82 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
         norms = norms * np.exp(0.1 * rng.normal(size=12))
         rows_j.append(pd.DataFrame(dict(kind=kind, ellipse=e, phi=phi, jacobian_norm=norms,
                                         log10_jacobian_norm=np.log10(norms), is_anchor=anchor)))
-        loop = 100 + (50 if kind == "different_class" else 0) * different_extra + e
-        rows_t.append(pd.DataFrame(dict(kind=kind, ellipse=e, bin=[0], phi_start=[0.0],
-                                        phi_end=[2 * np.pi], transitions=[loop],
-                                        density=[loop / 2 / np.pi], loop_transitions=[loop])))
+        density = np.full(bins, {"random": 150.0, "same_class": 100.0,
+                                 "different_class": different_density}[kind] + e)
+        if kind == "different_class":
+          density[at] *= anchor_factor
+        counts = density * 2 * np.pi / bins
+        rows_t.append(pd.DataFrame(dict(kind=kind, ellipse=e, bin=np.arange(bins),
+                                        phi_start=edges[:-1], phi_end=edges[1:],
+                                        transitions=counts, density=density,
+                                        loop_transitions=counts.sum())))
     return pd.concat(rows_j), pd.concat(rows_t)
 
-  def test_trajectory_rules(self):
+  def test_anchor_bins(self):
+    # Anchors on bin edges (24 bins): the two bins each separates; inside a bin (16 bins):
+    # that bin and its nearer neighbour.
+    self.assertEqual(list(np.flatnonzero(trajectory_profiles.anchor_bins(24))),
+                     [3, 4, 11, 12, 19, 20])
+    self.assertEqual(list(np.flatnonzero(trajectory_profiles.anchor_bins(16))),
+                     [2, 3, 7, 8, 12, 13])
+
+  def test_trajectory_rules_each_part_of_c4_fails_alone(self):
     j, t = self.trajectory_tables(1e3, 1e-2, 2.0)
     c3, c4 = trajectory_profiles.analyze_dataset("mnist", j, t, 500, 0)
     self.assertEqual((c3.verdict, c4.verdict), (claims.HOLDS, claims.HOLDS))
+    self.assertIn("a dip, as in the paper", c4.statistic)
+    self.assertAllClose(c4.values["dip_ratio"]["value"], 0.4, rtol=0.02)
+    self.assertTrue(c4.values["same_class_lowest"])
     j, t = self.trajectory_tables(1.0, 1.0, 1.0)
     c3, c4 = trajectory_profiles.analyze_dataset("mnist", j, t, 500, 0)
-    self.assertEqual((c3.verdict, c4.verdict), (claims.FAILS, claims.FAILS))
+    self.assertEqual(c3.verdict, claims.FAILS)
+    self.assertEqual(c4.verdict, claims.FAILS)  # ‖J‖ alone: no difference between kinds
+    # A peak at the anchors: the old rule holds, the new one does not.
+    j, t = self.trajectory_tables(1e3, 1e-2, 2.0, anchor_factor=2.0)
+    _, c4 = trajectory_profiles.analyze_dataset("mnist", j, t, 500, 0)
+    self.assertEqual((c4.verdict, c4.old_verdict), (claims.FAILS, claims.HOLDS))
+    self.assertIn("a peak where the paper shows a dip", c4.statistic)
+    # Fewer transitions on different-class ellipses (100 × (18 + 6 × 0.4) / 24 < 100).
+    j, t = self.trajectory_tables(1e3, 1e-2, 2.0, different_density=100.0)
+    _, c4 = trajectory_profiles.analyze_dataset("mnist", j, t, 500, 0)
+    self.assertEqual((c4.verdict, c4.old_verdict), (claims.FAILS, claims.FAILS))
+    self.assertIn("same class is not the lowest density", c4.statistic)
 
-  def test_regions_rule(self):
+  def test_per_ellipse_and_per_anchor_tables(self):
+    j, t = self.trajectory_tables(1e3, 1e-2, 2.0)
+    ellipses = trajectory_profiles.per_ellipse(j, t)
+    self.assertLen(ellipses, 18)
+    row = ellipses[(ellipses.kind == "different_class") & (ellipses.ellipse == 2)].iloc[0]
+    self.assertAllClose([row.density_at_anchors, row.density_between_anchors, row.dip_ratio],
+                        [302 * 0.4, 302, 0.4])
+    self.assertAllClose(row.loop_transitions, 302 * (18 + 6 * 0.4) * 2 * np.pi / 24)
+    anchors = trajectory_profiles.per_anchor(j)
+    self.assertLen(anchors, 54)
+    self.assertEqual(sorted(anchors.anchor.unique()), [0, 1, 2])
+    self.assertAllClose(anchors.phi.unique(), [np.pi / 3, np.pi, 5 * np.pi / 3])
+
+  def test_regions_rule_each_part_fails_alone(self):
     ones = np.ones((4, 3))
-    low = dict(near_after=0.5 * ones, avg_after=np.ones(4), near_before=ones,
-               avg_before=np.ones(4))
-    self.assertEqual(region_maps.analyze_dataset("d", low).verdict, claims.HOLDS)
-    high = dict(low, near_after=1.5 * ones)
+    good = dict(near_after=ones, avg_after=2 * np.ones(4), near_before=ones,
+                avg_before=np.ones(4))
+    result = region_maps.analyze_dataset("d", good, 500, 0)
+    self.assertEqual(result.verdict, claims.HOLDS)
+    self.assertIn("denser after training, as in the paper", result.statistic)
+    high = dict(good, near_after=3 * ones)                 # anchors not in low-density zones
     self.assertEqual(region_maps.analyze_dataset("d", high).verdict, claims.FAILS)
-    already = dict(low, near_before=0.5 * ones)  # low before training too: not "not before"
+    already = dict(good, near_before=0.5 * ones)           # low before training too
     self.assertEqual(region_maps.analyze_dataset("d", already).verdict, claims.FAILS)
+    sparser = dict(good, avg_after=0.5 * np.ones(4), near_after=0.25 * ones)
+    result = region_maps.analyze_dataset("d", sparser)
+    self.assertEqual((result.verdict, result.old_verdict), (claims.FAILS, claims.HOLDS))
+    self.assertIn("sparser after training, where the paper's get denser", result.statistic)
+    slices = region_maps.per_slice(dict(sparser, before=np.zeros((4, 3, 3), int),
+                                        after=np.arange(36).reshape(4, 3, 3)))
+    self.assertEqual(list(slices.regions_after), [9, 9, 9, 9])
+    self.assertEqual(list(slices.regions_before), [1, 1, 1, 1])
+    self.assertLen(region_maps.per_anchor(sparser), 12)
 
-  def test_points_rule(self):
+  def test_points_rule_rests_on_what_jacobian_adds_beyond_confidence(self):
     rng = np.random.default_rng(0)
     good = pd.DataFrame(dict(spearman=rng.normal(0.5, 0.05, 12),
                              auc_jacobian=rng.normal(0.8, 0.02, 12),
@@ -361,9 +434,113 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
                              spearman_jacobian_confidence=rng.normal(0.9, 0.02, 12),
                              partial_given_confidence=rng.normal(0.1, 0.02, 12)))
     self.assertEqual(points.analyze_dataset("d", good, 500, 0).verdict, claims.HOLDS)
+    # ‖J‖ only restates confidence: raw ρ and AUC as good, nothing beyond p_max.
+    restated = good.assign(partial_given_confidence=rng.normal(0, 0.05, 12))
+    result = points.analyze_dataset("d", restated, 500, 0)
+    self.assertEqual((result.verdict, result.old_verdict), (claims.FAILS, claims.HOLDS))
     null = good.assign(spearman=rng.normal(0, 0.1, 12), auc_jacobian=rng.normal(0.5, 0.05, 12))
-    self.assertEqual(points.analyze_dataset("d", null, 500, 0).verdict, claims.FAILS)
+    result = points.analyze_dataset("d", null, 500, 0)
+    self.assertEqual((result.verdict, result.old_verdict), (claims.HOLDS, claims.FAILS))
     self.assertEqual(points.analyze_dataset("d", good.iloc[:3], 500, 0).verdict, claims.NO_DATA)
+
+  def test_c13_verdict_leaves_random_label_pairs_out(self):
+    # Random-label pairs all agree; the other factors' pairs agree by a coin.
+    by_factor = {f: self.pairs(20, 0.5, seed=i) for i, f in enumerate(factors.VARIANTS)}
+    by_factor["random_labels"] = self.pairs(60, 1.0)
+    rows = [r for r in factors.analyze_dataset("mnist", by_factor) if r.claim == "C13"]
+    verdict, reference = rows
+    self.assertEqual(verdict.dataset, "mnist")
+    self.assertEqual(verdict.values["factors"], ["augmentation", "full_batch", "nonlinearity"])
+    self.assertEqual((verdict.verdict, verdict.old_verdict), (claims.FAILS, claims.HOLDS))
+    self.assertEqual(reference.dataset, "mnist (random-label pairs included)")
+    self.assertEqual(reference.verdict, claims.HOLDS)
+    self.assertIn("agree by construction", reference.statistic)
+
+
+class BorderlineTest(tf.test.TestCase):
+
+  def estimate(self, low, high):
+    return statistics.Estimate((low + high) / 2, low, high, 40)
+
+  def test_a_holds_with_an_end_within_the_margin_is_borderline(self):
+    lines = claims.Lines()  # the issue's example: C1's interval ends at 0.24, its line 0.25
+    ok = lines.below(self.estimate(-0.3, 0.24), 0.25, "ρ")
+    row = claims.judged("C1", "d", "s", {}, 40, "networks", ok, "f", lines=lines)
+    self.assertEqual(row.verdict, claims.HOLDS)
+    self.assertEqual(row.borderline, ["ρ: upper end 0.24 within 0.05 of 0.25"])
+    lines = claims.Lines()
+    ok = lines.below(self.estimate(-0.3, 0.19), 0.25, "ρ")
+    self.assertEqual(claims.judged("C1", "d", "s", {}, 40, "networks", ok, "f",
+                                   lines=lines).borderline, [])
+
+  def test_a_does_not_hold_is_borderline_only_if_every_failing_part_is_close(self):
+    lines = claims.Lines()   # a Wilson lower end of 0.48 against 1/2; the other part passes
+    ok = all([lines.above(self.estimate(0.48, 0.7), 0.5, "share"),
+              lines.above(self.estimate(0.3, 0.6), 0.0, "ρ")])
+    row = claims.judged("C5", "d", "s", {}, 40, "anchors", ok, "f", lines=lines)
+    self.assertEqual((row.verdict, len(row.borderline)), (claims.FAILS, 1))
+    lines = claims.Lines()   # a close failure beside a clear one: the verdict stands
+    ok = all([lines.above(self.estimate(0.48, 0.7), 0.5, "share"),
+              lines.above(self.estimate(-0.6, 0.1), 0.0, "ρ")])
+    row = claims.judged("C5", "d", "s", {}, 40, "anchors", ok, "f", lines=lines)
+    self.assertEqual((row.verdict, row.borderline), (claims.FAILS, []))
+    lines = claims.Lines()   # not enough data is never borderline
+    ok = lines.above(self.estimate(0.51, 0.7), 0.5, "share")
+    row = claims.judged("C5", "d", "s", {}, 2, "anchors", ok, "f", lines=lines)
+    self.assertEqual((row.verdict, row.borderline), (claims.NO_DATA, []))
+
+  def test_counts_are_judged_relative_to_their_scale(self):
+    lines = claims.Lines()
+    lines.above(self.estimate(3.0, 9.0), 0.0, "transitions", scale=100.0)  # 3 < 5% of 100
+    lines.above(self.estimate(3.0, 9.0), 0.0, "log10 ‖J‖")                 # 3 decades away
+    self.assertLen(lines.borderline(claims.HOLDS), 1)
+
+  def test_a_verdict_that_changes_under_a_second_seed_is_borderline(self):
+    rows = [dict(claim="C5", dataset="d", verdict=claims.HOLDS, borderline=[]),
+            dict(claim="C5", dataset="e", verdict=claims.FAILS),
+            dict(claim="C1", dataset="d", verdict=claims.HOLDS)]
+    other = [dict(claim="C5", dataset="d", verdict=claims.FAILS),
+             dict(claim="C5", dataset="e", verdict=claims.FAILS),
+             dict(claim="C1", dataset="d", verdict=claims.NO_DATA)]
+    marked = claims.mark_second_seed(rows, other, "seed1")
+    self.assertEqual(marked[0]["borderline"],
+                     ["under a second seed (seed1) the verdict is does not hold"])
+    self.assertFalse(marked[1].get("borderline"))
+    self.assertFalse(marked[2].get("borderline"))
+    text = claims.markdown([dict(r, statistic="s", n=40, unit="anchors", figure="f")
+                            for r in marked], "small")
+    self.assertIn("| C5 | d | **holds** (borderline) |", text)
+    self.assertIn("borderline: under a second seed (seed1)", text)
+    self.assertIn("| C5 | e | **does not hold** |", text)
+
+
+  def test_the_second_seed_is_kept_in_the_workspace_and_marks_every_report(self):
+    import json
+    import pathlib
+    import tempfile
+    from sensitivity_tf.reproduce import reproduction
+    from sensitivity_tf.reproduce.workspace import Workspace
+    row = dict(claim="C5", dataset="d", statistic="s", values={}, n=36, unit="anchors",
+               figure="f", verdict=claims.HOLDS)
+    with tempfile.TemporaryDirectory() as d:
+      other = pathlib.Path(d, "seed1")
+      other.mkdir()
+      (other / "claims.json").write_text(json.dumps(dict(claims=[dict(row,
+                                                                      verdict=claims.FAILS)])))
+      ws = Workspace(pathlib.Path(d, "ws"), "small", progress=False, log=lambda *_: None)
+      ws.path("claims", "regions.json").write_text(json.dumps([row]))
+      with self.assertRaisesRegex(ValueError, "second_seed_dir=.* is invalid; allowed: a "
+                                              "reproduction's results directory"):
+        reproduction.record_second_seed(ws.root, pathlib.Path(d, "missing"))
+      self.assertEqual(reproduction.record_second_seed(ws.root, other), "seed1")
+      reproduction.write_report(ws)  # a later report, without the flag, still marks it
+      report = ws.path("claims.md").read_text()
+      self.assertIn("| C5 | d | **holds** (borderline) |", report)
+      self.assertEqual(json.loads(ws.path("claims.json").read_text())["claims"][0]["borderline"],
+                       ["under a second seed (seed1) the verdict is does not hold"])
+
+
+class VerdictReportTest(tf.test.TestCase):
 
   def test_report_lists_every_claim_with_rule(self):
     rows = [claims.ClaimResult("C6", "d", "stat", {}, 40, "networks", claims.HOLDS, "fig").as_dict(),

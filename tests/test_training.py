@@ -223,6 +223,45 @@ class RunDirectoryTest(tf.test.TestCase):
         self.assertAllEqual(x, y)
       self.assertEqual([r.step for r in run.history()], [10, 20, 30, 40, 50, 60])
 
+  def test_snapshots_are_the_weights_of_shorter_runs_and_survive_a_crash(self):
+    ds = tiny_dataset()
+    cfg = tiny_config(max_steps=60, eval_every=20, snapshot_steps="15,40,60")
+    with tempfile.TemporaryDirectory() as d:
+      original = training.Trainer._stop_reason
+
+      def crash_after_45(self, record, finite):
+        if record.step >= 45:
+          raise RuntimeError("simulated crash")
+        return original(self, record, finite)
+
+      long_run = os.path.join(d, "long")
+      with mock.patch.object(training.Trainer, "_stop_reason", crash_after_45):
+        with self.assertRaisesRegex(RuntimeError, "simulated crash"):
+          train_run.train(cfg, long_run, dataset=ds, log=lambda *_: None)
+      train_run.train(cfg, long_run, dataset=ds, log=lambda *_: None)  # resumes
+      run = run_dir.RunDirectory(long_run)
+      self.assertEqual([r.step for r in run.history()], [15, 20, 40, 60])
+      for step in (15, 40):  # the weights a run of that many steps ends with
+        short = os.path.join(d, f"short{step}")
+        train_run.train(tiny_config(max_steps=step, eval_every=20), short, dataset=ds,
+                        log=lambda *_: None)
+        model = run.load_model()
+        model.load_weights(run.snapshot(step))
+        for x, y in zip(model.get_weights(),
+                        run_dir.RunDirectory(short).load_model().get_weights()):
+          self.assertAllEqual(x, y)
+      model.load_weights(run.snapshot(60))
+      for x, y in zip(model.get_weights(), run.load_model().get_weights()):
+        self.assertAllEqual(x, y)
+    # Without snapshots a run's identity (and so every survey key) is what it was.
+    self.assertNotIn("snapshot_steps", train_config.identity(tiny_config()))
+    self.assertIn("snapshot_steps", train_config.identity(cfg))
+    for bad in ("40,15", "0,10", "10,70", "ten"):
+      with self.assertRaisesRegex(train_config.ConfigError,
+                                  f"snapshot_steps='{bad}' is invalid; allowed: '' or "
+                                  "comma-separated increasing steps in 1..max_steps=60"):
+        train_config.validate(tiny_config(max_steps=60, snapshot_steps=bad))
+
 
 if __name__ == "__main__":
   tf.test.main()

@@ -23,9 +23,12 @@ estimate of the time from wall times recorded by earlier runs on this machine; i
 
 Writes, under --results_dir (default results/reproduce/<preset>): figures/<experiment>*.png
 and .pdf, claims.md and claims.json (every claim's statistic, n, verdict and rule), and the
-surveys and networks behind them. --docs_dir publishes the PNGs, claims.md, claims.json
-and every survey table as CSV there (a mirror: files of an earlier export that are no
-longer produced are removed). --tensorboard_dir writes every survey table as a TensorBoard
+surveys and networks behind them; --second_seed_dir names a results directory of the same
+experiments under a second seed, whose differing verdicts the report marks borderline.
+--docs_dir publishes the PNGs, claims.md, claims.json, every survey table and every analysis
+table (the per-ellipse, per-anchor, per-slice and per-model tables behind C3, C4, C5, C12 and
+the fidelity study's) as CSV there (a mirror: files of an earlier export that are no longer
+produced are removed). --tensorboard_dir writes every survey table as a TensorBoard
 HParams experiment (one run per network).
 
 Distributed (keras-tuner's chief/worker mode, as bin/survey): the same command once with
@@ -68,6 +71,9 @@ flags.DEFINE_string("docs_dir", None, "Also publish the results here: PNG figure
 flags.DEFINE_string("tensorboard_dir", None, "Also write every survey table of the workspace "
                     "as TensorBoard HParams experiments there, <dir>/<dataset>/<study> "
                     "(sensitivity_tf/hparams_dashboard.py).")
+flags.DEFINE_string("second_seed_dir", None, "A results directory of the same experiments "
+                    "under a second seed (e.g. --config.seed=1): the report marks verdicts that "
+                    "differ there as borderline (kept in this workspace for later reports).")
 flags.DEFINE_bool("progress", True, "Show survey progress.")
 flags.DEFINE_bool("dry_run", False, "Print the networks and evaluations the experiments need "
                   "and their estimated time (from runs recorded here); train nothing.")
@@ -113,6 +119,12 @@ def main(argv: list) -> None:
     print(plan.summary(configs, root, FLAGS.data_dir, search=["results"]))
     return
 
+  if FLAGS.second_seed_dir:
+    try:
+      reproduction.record_second_seed(root, FLAGS.second_seed_dir)
+    except ValueError as e:
+      cli.fail(str(e))
+
   def report(out):
     for r in out["results"]:
       print(f"{out['experiment']}: {r.claim} {r.dataset}: {r.verdict} ({r.statistic})")
@@ -130,7 +142,7 @@ def main(argv: list) -> None:
   if FLAGS.docs_dir:
     written = export.export(ws.root, FLAGS.docs_dir)
     print(f"published {len(written)} files to {FLAGS.docs_dir} (figures, claims.md, "
-          "claims.json, tables/<dataset>/<study>.csv)")
+          "claims.json, tables/<dataset>/<study or analysis table>.csv)")
   if FLAGS.tensorboard_dir:
     from sensitivity_tf import hparams_dashboard
     written = hparams_dashboard.export_workspace(ws.root, FLAGS.tensorboard_dir)

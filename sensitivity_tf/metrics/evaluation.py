@@ -11,7 +11,12 @@
 * per-test-point transitions [ours, docs/method.md §2]: for ``test_point_ellipses`` seeded test
   points, the transitions around the ellipse through the point and two other test points;
 
-and a per-model summary (means and medians). Class-anchored ellipses use the **true**
+and a per-model summary (means and medians). **Units of ‖J‖** (`input_units`): per
+model-input unit by default, i.e. per raw pixel in [0, 1] for a network trained on
+unstandardized inputs and per standardized unit (one training std of the pixel) for one
+trained on standardized inputs; ``jacobian_wrt="raw_pixels"`` gives it per raw pixel in
+[0, 1] in both cases (J divided column-wise by the standardization scale). The summary's
+``jacobian_unit`` says which. Class-anchored ellipses use the **true**
 training labels [ours], also for networks trained on random labels.
 
 The model may be any Keras classifier (`sensitivity_tf.metrics.jacobian` and
@@ -33,6 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sensitivity_tf.networks import classifier
+from sensitivity_tf.metrics import input_units
 from sensitivity_tf.metrics import jacobian
 from sensitivity_tf.store import run_dir as run_dir_lib
 from sensitivity_tf.train import train_config
@@ -85,6 +91,9 @@ class EvaluationSettings:
   test_point_ellipses: int = _setting(100, "Test points with their own ellipse (per-point "
                                       "transitions).")
   test_point_seed: int = _setting(0, "Seed of those test points and their ellipses.")
+  jacobian_wrt: str = _setting("model_input", "‖J‖ per model-input unit (model_input) or per "
+                               "raw pixel in [0, 1] (raw_pixels: J divided column-wise by the "
+                               "standardization scale; the same for unstandardized inputs).")
 
   def validate(self) -> "EvaluationSettings":
     def check(ok, name, allowed):
@@ -92,6 +101,7 @@ class EvaluationSettings:
         raise train_config.ConfigError(
             f"{name}={getattr(self, name)!r} is invalid; allowed: {allowed}")
     check(self.variant in jacobian.VARIANTS, "variant", ", ".join(jacobian.VARIANTS))
+    check(self.jacobian_wrt in input_units.WRT, "jacobian_wrt", ", ".join(input_units.WRT))
     for name in ("num_projections", "test_points", "point_seed", "ellipses_per_kind",
                  "trajectory_seed", "test_point_ellipses", "test_point_seed"):
       check(getattr(self, name) >= 0, name, "an integer >= 0")
@@ -107,7 +117,10 @@ class EvaluationSettings:
 
   @property
   def settings_id(self) -> str:
-    blob = json.dumps(dataclasses.asdict(self), sort_keys=True).encode()
+    fields = dataclasses.asdict(self)
+    if fields["jacobian_wrt"] == "model_input":  # added later: old ids stay valid
+      del fields["jacobian_wrt"]
+    blob = json.dumps(fields, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
 
   def describe(self) -> dict:
@@ -151,7 +164,7 @@ def evaluate(model: keras.Model, dataset: Dataset, settings: EvaluationSettings)
   """(points, trajectory_jacobian, trajectory_transitions, summary) for one model."""
   s = settings.validate()
   start = time.time()
-  norms = jacobian.JacobianNorm(model, variant=s.variant,
+  norms = input_units.norms_for(model, dataset.scale, s.jacobian_wrt, variant=s.variant,
                                 batch_size=s.jacobian_batch_size or None,
                                 num_projections=s.num_projections or None,
                                 seed=s.point_seed)
@@ -222,6 +235,8 @@ def evaluate(model: keras.Model, dataset: Dataset, settings: EvaluationSettings)
   summary["piecewise_linear"] = counter.settings["piecewise_linear"]
   summary["transition_code"] = counter.settings["code"]
   summary["jacobian_route"] = norms.route
+  summary["jacobian_unit"] = input_units.unit(bool(dataset.options.get("standardize")),
+                                              s.jacobian_wrt)
   # A simple baseline measure (Jiang et al. 2020): the Frobenius norm of all parameters.
   summary["weight_norm"] = float(np.sqrt(sum(float(np.sum(np.square(w)))
                                              for w in model.get_weights())))

@@ -18,6 +18,29 @@ fail (transitions must correlate positively somewhere); C8-C11 and C13 rest on f
 against. `OLD_RULES` keeps the previous wording, and each such claim row carries the old
 rule's verdict (``old_verdict``) so the report shows both.
 
+Rules changed by issue 20 (committed before the rerun they judge), so that a rule tests the
+whole claim: C4 also needs the transition-density dip at the anchors of different-class
+ellipses; C5 also needs denser boundaries after training than before; C12 rests on what
+‖J(x)‖ adds beyond the softmax confidence (the partial rank correlation with the loss given
+p_max), not on the raw correlation that restates confidence; C13's verdict leaves the
+random-label pairs out (they agree by construction), the pooled share shown beside it. C1,
+C2 and C6 are also judged on true-label networks alone (extra rows).
+
+**Borderline** [ours]: a verdict (``holds`` or ``does not hold``) is also marked borderline
+when it could flip under a small change of its numbers, and the report says why:
+
+* an interval end that the rule compares with a line lies within `MARGIN` of it, on the
+  statistic's own scale (correlations, shares, ratios and decades as they are; a difference
+  of counts in units of its ``scale``, e.g. the mean count), and flipping such close ends
+  could change the verdict: a ``holds`` with any close comparison; a ``does not hold`` whose
+  failing comparisons are all close (`Lines`); for C7, which counts intervals over datasets,
+  any close end of an interval it counts;
+* or the verdict differs under a second seed, where one was run (`mark_second_seed`).
+
+Borderline qualifies a verdict and never replaces it: the verdict stays what the rule says
+(so ``holds`` counts as holds wherever verdicts are combined, e.g. C6 over datasets), and
+``not enough data`` is never borderline.
+
 All intervals are 95%: percentile bootstrap (1,000 resamples, seeded) for correlations and
 means, Wilson score intervals for shares of pairs.
 """
@@ -34,6 +57,11 @@ from sensitivity_tf.store import atomic
 HOLDS, FAILS, NO_DATA = "holds", "does not hold", "not enough data"
 
 MIN_N = dict(networks=10, pairs=10, ellipses=4, anchors=3, models=5)
+
+# How close an interval end may come to its line before the verdict is borderline [ours]:
+# 0.05 on the statistic's scale (a correlation of 0.24 against a line at 0.25; a Wilson
+# lower end of 0.503 against 1/2; a ratio of 0.97 against 1; 0.05 decades).
+MARGIN = 0.05
 
 STATEMENTS = {
     "C1": "larger FC nets do not generalize worse",
@@ -61,10 +89,17 @@ RULES = {
           "ellipses / mean ‖J‖ at the training-point anchors) lies above 1: more than an order "
           "of magnitude [ours]",
     "C4": "the 95% intervals of the differences different-class − same-class of the mean "
-          "transitions per loop and of the mean log10 ‖J‖ along the ellipse both lie above 0",
+          "transitions per loop and of the mean log10 ‖J‖ along the ellipse both lie above 0, "
+          "and the transition density dips at the anchors of different-class ellipses: the "
+          "ratio of the mean density in the bins whose centre lies within one bin width of an "
+          "anchor to the mean density in the other bins (ratio of means over ellipses, paired "
+          "bootstrap over ellipses) has its 95% interval below 1 [ours: the dip measure]",
     "C5": "after training, the Wilson 95% interval of the share of anchors whose code-change "
           "density within 0.1 R is below the density over the disc of radius R lies above "
-          "1/2, and before training the mean of those density ratios is at least 0.9 [ours]",
+          "1/2, and before training the mean of those density ratios is at least 0.9, and "
+          "training makes the boundaries denser: the ratio after / before training of the "
+          "code-change density over the disc (ratio of means over slices, paired bootstrap "
+          "over slices) has its 95% interval above 1 [ours]",
     "C6": "among networks at 100% training accuracy, the 95% intervals of Pearson "
           "(log10 ‖J‖, gap), Spearman and Kendall all lie above 0 (per dataset; the "
           "all-datasets row holds iff every dataset's does)",
@@ -84,23 +119,40 @@ RULES = {
     "C11": "over fair pairs, the Wilson 95% intervals of the shares of pairs where the "
            "non-ReLU network has the larger ‖J‖ and the larger gap both lie above 1/2; ties "
            "left out",
-    "C12": "over trained models, the 95% interval of the mean per-model Spearman "
-           "ρ(‖J(x)‖, loss(x)) lies above 0 and that of the mean per-model ROC-AUC of "
-           "‖J(x)‖ for misclassification lies above 1/2",
-    "C13": "over all fair factor pairs, the Wilson 95% interval of the share whose Δgap and "
-           "Δ‖J‖ (bad − good variant) have the same sign lies above 1/2; pairs with Δ = 0 "
-           "(ties) are left out",
+    "C12": "over trained models, the 95% interval of the mean per-model partial Spearman "
+           "ρ(‖J(x)‖, loss(x) | p_max), what ‖J(x)‖ says about the loss beyond the softmax "
+           "confidence, lies above 0 (the raw ρ(‖J(x)‖, loss(x)) and the ROC-AUCs of ‖J(x)‖ "
+           "and of 1 − p_max for misclassification are reported beside it)",
+    "C13": "over the fair pairs of the factors run other than random labels (random-label "
+           "pairs agree by construction: random labels raise the gap to about 1 − 1/K), the "
+           "Wilson 95% interval of the share whose Δgap and Δ‖J‖ (bad − good variant) have "
+           "the same sign lies above 1/2; pairs with Δ = 0 (ties) are left out. This row is "
+           "C13's verdict; the same share over all fair pairs, random labels included, is "
+           "judged by the same rule on its own row, for reference",
 }
 
-# The rules before issue 9, for the report's old-beside-new column.
+# The rules before their last change (issue 9 or issue 20), for the report's old-beside-new
+# column.
 OLD_RULES = {
-    "C7": "on every dataset the Spearman ρ of per-test-point transitions with the gap is "
-          "below that of the Jacobian norm, or on some dataset its 95% interval includes 0",
-    "C8": "as now, but over all complete pairs, partners at 100% or not, ties counted against",
-    "C9": "as now, but over all complete pairs, partners at 100% or not, ties counted against",
-    "C10": "as now, but over all complete pairs, partners at 100% or not, ties counted against",
-    "C11": "as now, but over all complete pairs, partners at 100% or not, ties counted against",
-    "C13": "as now, but over all complete pairs, partners at 100% or not",
+    "C4": "(before issue 20) as now, without the density dip at the anchors",
+    "C5": "(before issue 20) as now, without the denser boundaries after training",
+    "C12": "(before issue 20) the 95% intervals of the mean per-model Spearman ρ(‖J(x)‖, "
+           "loss(x)) above 0 and of the mean per-model ROC-AUC of ‖J(x)‖ for "
+           "misclassification above 1/2",
+    "C7": "(before issue 9) on every dataset the Spearman ρ of per-test-point transitions "
+          "with the gap is below that of the Jacobian norm, or on some dataset its 95% "
+          "interval includes 0",
+    "C8": "(before issue 9) as now, but over all complete pairs, partners at 100% or not, "
+           "ties counted against",
+    "C9": "(before issue 9) as now, but over all complete pairs, partners at 100% or not, "
+           "ties counted against",
+    "C10": "(before issue 9) as now, but over all complete pairs, partners at 100% or not, "
+           "ties counted against",
+    "C11": "(before issue 9) as now, but over all complete pairs, partners at 100% or not, "
+           "ties counted against",
+    "C13": "(before issue 20) over all fair pairs of the factors run, random labels "
+           "included; on the row with random-label pairs: (before issue 9) over all complete "
+           "pairs, partners at 100% or not",
 }
 
 
@@ -117,6 +169,7 @@ class ClaimResult:
   paper: str = ""         # what the paper reports, where it gives a number
   old_verdict: str = ""   # the verdict under OLD_RULES, for claims whose rule changed
   needed: int = 0         # the n a verdict needs (`needs`); 0 means MIN_N[unit]
+  borderline: List[str] = dataclasses.field(default_factory=list)  # why, if it is (`Lines`)
 
   def __post_init__(self):
     self.needed = needs(self.unit, self.needed) if self.unit in MIN_N else self.needed
@@ -155,11 +208,13 @@ def verdict(condition: bool, n: int, unit: str, needed: int = 0) -> str:
 
 def judged(claim: str, dataset: str, statistic: str, values: Dict, n: int, unit: str,
            condition: bool, figure: str, paper: str = "", old_verdict: str = "",
-           needed: int = 0) -> ClaimResult:
+           needed: int = 0, lines: "Lines" = None) -> ClaimResult:
   """A `ClaimResult` whose verdict is `verdict` of ``condition`` on ``n`` ``unit``s, with
-  ``needed`` (the preset's target) given once for both the verdict and the report."""
-  return ClaimResult(claim, dataset, statistic, values, n, unit,
-                     verdict(condition, n, unit, needed), figure, paper, old_verdict, needed)
+  ``needed`` (the preset's target) given once for both the verdict and the report; with
+  ``lines`` (the comparisons the condition made), marked borderline where they say so."""
+  decided = verdict(condition, n, unit, needed)
+  return ClaimResult(claim, dataset, statistic, values, n, unit, decided, figure, paper,
+                     old_verdict, needed, lines.borderline(decided) if lines else [])
 
 
 def above(estimate, threshold: float) -> bool:
@@ -168,6 +223,63 @@ def above(estimate, threshold: float) -> bool:
 
 def below(estimate, threshold: float) -> bool:
   return math.isfinite(estimate.high) and estimate.high < threshold
+
+
+class Lines:
+  """The comparisons of interval ends with lines that one rule makes, each remembered with
+  whether it passed and whether its end lies within ``MARGIN × scale`` of the line, so the
+  verdict can say whether it is borderline (module docstring). ``above``/``below`` return
+  what `above`/`below` return; combine them with ``all([...])``, never ``and``, so every
+  comparison is made and recorded."""
+
+  def __init__(self, any_close: bool = False):
+    self.made: List[tuple] = []  # (passed, close, text)
+    self.any_close = any_close   # rules that count intervals (C7): any close end is enough
+
+  def _record(self, passed: bool, end: float, line: float, what: str, which: str,
+              scale: float) -> bool:
+    margin = MARGIN * abs(scale)
+    close = math.isfinite(end) and abs(end - line) <= margin
+    self.made.append((passed, close, f"{what}: {which} end {end:.3g} within {margin:.2g} "
+                                     f"of {line:g}"))
+    return passed
+
+  def above(self, estimate, line: float, what: str, scale: float = 1.0) -> bool:
+    return self._record(above(estimate, line), estimate.low, line, what, "lower", scale)
+
+  def below(self, estimate, line: float, what: str, scale: float = 1.0) -> bool:
+    return self._record(below(estimate, line), estimate.high, line, what, "upper", scale)
+
+  def borderline(self, decided: str) -> List[str]:
+    """Why ``decided`` is borderline: the close comparisons, when flipping them could change
+    it (any for ``holds``; for ``does not hold``, only if every failing one is close)."""
+    close = [text for _, is_close, text in self.made if is_close]
+    if decided == HOLDS or (self.any_close and decided == FAILS):
+      return close
+    failing = [(is_close, text) for passed, is_close, text in self.made if not passed]
+    if decided == FAILS and failing and all(c for c, _ in failing):
+      return [text for _, text in failing]
+    return []
+
+
+def mark_second_seed(results: List[dict], other: List[dict], label: str) -> List[dict]:
+  """``results`` (claim rows as dicts) with every row whose verdict differs from the row of
+  the same claim and dataset in ``other`` (the claims of a run under a second seed, named
+  ``label``) marked borderline; rows without a verdict on either side are left alone."""
+  theirs = {(r["claim"], r["dataset"]): r["verdict"] for r in other}
+  out = []
+  for r in results:
+    seen = theirs.get((r["claim"], r["dataset"]))
+    if seen and NO_DATA not in (seen, r["verdict"]) and seen != r["verdict"]:
+      r = dict(r, borderline=list(r.get("borderline") or [])
+               + [f"under a second seed ({label}) the verdict is {seen}"])
+    out.append(r)
+  return out
+
+
+def verdict_text(row: dict) -> str:
+  """'**holds**', or '**holds** (borderline)' for a borderline row."""
+  return f"**{row['verdict']}**" + (" (borderline)" if row.get("borderline") else "")
 
 
 def write_results(path, results: Iterable[ClaimResult]) -> None:
@@ -198,13 +310,16 @@ def markdown(results: List[dict], preset: str, notes: List[str] = ()) -> str:
            "needs (its n column): at least "
            + ", ".join(f"{n} {unit}" for unit, n in MIN_N.items())
            + ", whichever kind the claim rests on, and for a survey's networks at 100% or a "
-           "factor's fair pairs at least the size the preset's survey grows toward.", ""]
+           "factor's fair pairs at least the size the preset's survey grows toward. "
+           f"*(borderline)*: an interval end the rule compares lies within {MARGIN} of its "
+           "line (on the statistic's scale) where flipping it could change the verdict, or "
+           "the verdict differs under a second seed; the verdict itself is the rule's.", ""]
   lines += [f"- {n}" for n in notes]
   lines += ["", "| claim | dataset | verdict | old rule's verdict | statistic | n | figure |",
             "|---|---|---|---|---|---|---|"]
   for r in results:
     old = r.get("old_verdict") or "(rule unchanged)"
-    lines.append(f"| {r['claim']} | {r['dataset']} | **{r['verdict']}** | {old} | "
+    lines.append(f"| {r['claim']} | {r['dataset']} | {verdict_text(r)} | {old} | "
                  f"{r['statistic']} | {_count(r)} | {r['figure']} |")
   lines.append("")
   for claim in STATEMENTS:
@@ -213,12 +328,14 @@ def markdown(results: List[dict], preset: str, notes: List[str] = ()) -> str:
       continue
     lines += [f"## {claim}: {STATEMENTS[claim]}", "", f"Rule: {RULES[claim]}.", ""]
     if claim in OLD_RULES:
-      lines += [f"Old rule (before issue 9): {OLD_RULES[claim]}.", ""]
+      lines += [f"Old rule {OLD_RULES[claim]}.", ""]
     for r in rows:
-      lines.append(f"- {r['dataset']}: **{r['verdict']}**"
+      lines.append(f"- {r['dataset']}: {verdict_text(r)}"
                    + (f" (old rule: {r['old_verdict']})" if r.get("old_verdict") else "")
                    + f"; {r['statistic']} ({_count(r)}; figure {r['figure']})"
-                   + (f"; paper: {r['paper']}" if r.get("paper") else ""))
+                   + (f"; paper: {r['paper']}" if r.get("paper") else "")
+                   + (f"; borderline: {'; '.join(r['borderline'])}"
+                      if r.get("borderline") else ""))
     lines.append("")
   return "\n".join(lines)
 

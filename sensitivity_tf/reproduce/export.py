@@ -9,7 +9,10 @@ re-analysed) without the workspace it came from.
 * every survey table as CSV, one row per network with its hyperparameters, final and
   first-fit training values and every measure: ``tables/<dataset>/<study folder>.csv``
   (rows sorted by trial index; the same columns as the Parquet table, whose ``run_dir`` is
-  relative to the study's folder, so no path of this machine is published).
+  relative to the study's folder, so no path of this machine is published);
+* every analysis table an experiment wrote with `analysis_table` (the per-ellipse, per-anchor,
+  per-slice and per-model summaries behind C3, C4, C5 and C12, the fidelity study's table):
+  ``tables/<dataset>/<name>.csv``, as written.
 
 Files an earlier export put in ``docs_dir`` that the workspace no longer produces (PNGs,
 CSVs) are removed, so the folder never mixes two reproductions; nothing else in
@@ -25,6 +28,19 @@ from typing import List
 import pandas as pd
 
 from sensitivity_tf.store import atomic
+
+
+def analysis_table(ws, dataset: str, name: str, frame: pd.DataFrame) -> pathlib.Path:
+  """Writes ``frame`` as ``<dataset>/tables/<name>.csv`` in the workspace ``ws`` (atomically,
+  replacing the last analysis's): a table a claim rests on, published by `export`."""
+  path = ws.path(dataset, "tables", f"{name}.csv")
+  atomic.write_bytes(path, frame.to_csv(index=False).encode())
+  return path
+
+
+def analysis_tables(ws_root) -> List[pathlib.Path]:
+  """The CSV tables experiments wrote with `analysis_table` (``<dataset>/tables/*.csv``)."""
+  return sorted(p for p in pathlib.Path(ws_root).glob("*/tables/*.csv") if p.is_file())
 
 
 def study_tables(ws_root) -> List[pathlib.Path]:
@@ -55,6 +71,11 @@ def export(ws_root, docs_dir) -> List[str]:
     rel = pathlib.Path("tables", dataset, f"{study_folder}.csv")
     (docs / rel).parent.mkdir(parents=True, exist_ok=True)
     atomic.write_bytes(docs / rel, frame.to_csv(index=False).encode())
+    written.append(rel.as_posix())
+  for table in analysis_tables(root):
+    rel = pathlib.Path("tables", table.parent.parent.name, table.name)
+    (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(table, docs / rel)
     written.append(rel.as_posix())
   keep = set(written)
   for old in (list(docs.glob("*.png")) + list(docs.glob("tables/*/*.csv"))

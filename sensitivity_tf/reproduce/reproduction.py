@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import pathlib
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -71,6 +72,8 @@ def validate_config(cfg) -> None:
   if "evaluation" in cfg:
     from sensitivity_tf.metrics import evaluation
     evaluation.EvaluationSettings(**cfg.evaluation.to_dict()).validate()
+  if hasattr(EXPERIMENTS[cfg.experiment], "validate"):
+    EXPERIMENTS[cfg.experiment].validate(cfg)
 
 
 def run_experiment(name: str, cfg, ws: Workspace) -> Dict:
@@ -155,10 +158,32 @@ def provenance_notes(provenance: dict) -> List[str]:
   return notes
 
 
+SECOND_SEED = "second_seed_claims.json"
+
+
+def record_second_seed(root, other_dir) -> str:
+  """Keeps the claims of ``other_dir`` (a reproduction of the same experiments under a second
+  seed, e.g. ``--config.seed=1``) in the workspace ``root``, so every report marks the
+  verdicts that differ there as borderline (`claims.mark_second_seed`); returns its label.
+  One-line ValueError when ``other_dir`` holds no claims.json."""
+  source = pathlib.Path(other_dir, "claims.json")
+  if not source.is_file():
+    raise ValueError(f"second_seed_dir={other_dir!r} is invalid; allowed: a reproduction's "
+                     "results directory holding claims.json")
+  label = pathlib.Path(other_dir).resolve().name
+  target = pathlib.Path(root, SECOND_SEED)
+  target.parent.mkdir(parents=True, exist_ok=True)
+  atomic.write_json(target, dict(label=label, claims=atomic.read_json(source)["claims"]))
+  return label
+
+
 def write_report(ws: Workspace) -> None:
   paths = sorted(p for p in ws.path("claims", "x").parent.glob("*.json")
                  if not p.name.endswith("_extra.json"))
   results = claims_lib.read_results(paths)
+  if ws.path(SECOND_SEED).is_file():
+    other = atomic.read_json(ws.path(SECOND_SEED))
+    results = claims_lib.mark_second_seed(results, other["claims"], other["label"])
   provenance = report_provenance(ws, results)
   text = claims_lib.markdown(results, ws.preset, provenance_notes(provenance))
   extra_paths = sorted(ws.path("claims", "x").parent.glob("*_extra.json"))

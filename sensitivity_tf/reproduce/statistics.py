@@ -7,6 +7,8 @@ intervals, ROC-AUC, and the granulated Kendall coefficient Ψ.
   correlation of the ranks), with a bootstrap interval from `partial_correlation`: how x
   and y go together once what both owe to z (e.g. the number of weights) is taken out.
 * `binomial_interval`: the Wilson score interval of a proportion.
+* `paired_ratio`: the ratio of the means of paired observations, with a bootstrap interval
+  over the pairs (the density dip at the anchors, denser regions after training).
 * `roc_auc`: the probability that a random positive scores above a random negative (ties
   count one half), i.e. the Mann-Whitney statistic.
 * `granulated_kendall` (Jiang et al. 2020, "Fantastic generalization measures and where to
@@ -159,6 +161,25 @@ def two_sample_interval(fn, a, b, num_bootstrap: int = 1000, seed: int = 0) -> E
   alpha = (1 - CONFIDENCE) / 2
   low, high = np.quantile(draws, [alpha, 1 - alpha])
   return Estimate(float(fn(a, b)), float(low), float(high), n)
+
+
+def paired_ratio(a, b, num_bootstrap: int = 1000, seed: int = 0) -> Estimate:
+  """mean(a) / mean(b) of paired observations (a_i, b_i) (e.g. two densities of one ellipse
+  or one slice), with a percentile bootstrap 95% interval over the pairs, resampled together
+  (pairs with a non-finite member dropped; resamples whose mean(b) is 0 left out)."""
+  a, b = np.asarray(a, float), np.asarray(b, float)
+  keep = np.isfinite(a) & np.isfinite(b)
+  a, b = a[keep], b[keep]
+  n = len(a)
+  value = float(a.mean() / b.mean()) if n and b.mean() != 0 else math.nan
+  if n < 2:
+    return Estimate(value, math.nan, math.nan, n)
+  idx = np.random.default_rng(seed).integers(0, n, (num_bootstrap, n))
+  num, den = a[idx].mean(axis=1), b[idx].mean(axis=1)
+  ratios = num[den != 0] / den[den != 0]
+  alpha = (1 - CONFIDENCE) / 2
+  low, high = np.quantile(ratios, [alpha, 1 - alpha]) if len(ratios) else (math.nan, math.nan)
+  return Estimate(value, float(low), float(high), n)
 
 
 def mean_difference(a, b) -> float:

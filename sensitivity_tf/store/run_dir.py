@@ -48,6 +48,7 @@ INITIAL_WEIGHTS = "initial.weights.h5"
 HISTORY = "history.csv"
 TENSORBOARD = "tensorboard"
 CHECKPOINT = "checkpoint"
+SNAPSHOTS = "snapshots"  # weights at the config's snapshot_steps: snapshots/step_<n>.weights.h5
 
 
 SENSITIVITY = "sensitivity"
@@ -178,6 +179,16 @@ class RunDirectory:
     with atomic.replacing(self.file(INITIAL_WEIGHTS), suffix=".weights.h5") as tmp:
       model.save_weights(tmp)
 
+
+  def snapshot(self, step: int) -> pathlib.Path:
+    """Where the weights at optimizer step ``step`` are kept (``snapshot_steps``)."""
+    return self.file(SNAPSHOTS) / f"step_{int(step)}.weights.h5"
+
+  def save_snapshot(self, model: keras.Model, step: int) -> None:
+    path = self.snapshot(step)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.replacing(path, suffix=".weights.h5") as tmp:
+      model.save_weights(tmp)
 
   def clear(self, keep=()) -> None:
     """Removes every file and folder of the run directory except those named in ``keep``."""

@@ -80,6 +80,9 @@ class TrainConfig:
   eval_every: int = _field(0, "Evaluate every this many steps (0 = one epoch, at least 20 "
                            "steps).")
   seed: int = _field(0, "Seed of initialization, mini-batch order and augmentation.")
+  snapshot_steps: str = _field("", "Comma-separated optimizer steps at which the network is also "
+                               "evaluated and its weights kept (snapshots/step_<n>.weights.h5): "
+                               "several training lengths from one run ('' = none).")
   history_test_points: int = _field(0, "Test points evaluated for the training history (0 = "
                                     "all; final metrics always use the whole test set).",
                                     identity=False)
@@ -128,7 +131,7 @@ FIELDS: Dict[str, tuple] = {f.name: (f.default, f.metadata["help"])
 
 # Fields added after runs were made, with the value those runs had: an old run directory
 # without them is the same run as one with these values.
-ADDED_FIELDS = {"architecture": "fc"}
+ADDED_FIELDS = {"architecture": "fc", "snapshot_steps": ""}
 
 IDENTITY_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig)
                         if f.metadata["identity"])
@@ -197,10 +200,22 @@ def validate(cfg):
     _check(_is_number(cfg[name]) and cfg[name] > 0, name, cfg[name], "a finite number > 0")
   _check(_is_number(cfg.bias_scale) and cfg.bias_scale >= 0, "bias_scale", cfg.bias_scale,
          "a finite number >= 0")
+  _check(isinstance(cfg.snapshot_steps, str) and _snapshots_valid(cfg), "snapshot_steps",
+         cfg.snapshot_steps, f"'' or comma-separated increasing steps in 1..max_steps="
+         f"{cfg.max_steps}")
   spec = registry.DATASETS.get(cfg.dataset)  # other datasets: checked when loaded
   _check(spec is None or cfg.train_subset <= spec.num_train, "train_subset", cfg.train_subset,
          f"0 (all) .. {spec and spec.num_train} for {cfg.dataset}")
   return cfg
+
+
+def _snapshots_valid(cfg) -> bool:
+  try:
+    steps = training.snapshot_steps(cfg)
+  except ValueError:
+    return False
+  return all(a < b for a, b in zip((0,) + steps, steps)) and (
+      not steps or steps[-1] <= cfg.max_steps)
 
 
 def _coerce(key: str, value: Any) -> Any:

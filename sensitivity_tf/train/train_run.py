@@ -162,6 +162,8 @@ def _train_claimed(run: RunDirectory, cfg, overwrite: bool, dataset: Optional[da
         if field.name not in ("step",):
           tf.summary.scalar(field.name, getattr(record, field.name))
     writer.flush()
+    if record.step in snapshots:  # before a checkpoint of this step, never after it
+      run.save_snapshot(model, record.step)
     if time.time() - last_checkpoint[0] >= cfg.checkpoint_every_secs:
       run.write_history(trainer.history)  # history first: it may run ahead, never behind
       manager.save(checkpoint_number=record.step)
@@ -169,6 +171,7 @@ def _train_claimed(run: RunDirectory, cfg, overwrite: bool, dataset: Optional[da
     if progress:
       progress(record)
 
+  snapshots = set(training.snapshot_steps(cfg))
   result = trainer.run(on_evaluation, elapsed_before=elapsed_before)
   if progress:
     progress.close()

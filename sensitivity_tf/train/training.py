@@ -16,6 +16,9 @@ Choices that are ours (the paper is silent; all listed in docs/method.md §7):
   full-batch runs are not dominated by evaluation): loss and accuracy on the full
   un-augmented training set (labels actually trained on) and on the test set (or, for the
   history only, a seeded subset of ``history_test_points`` test points).
+* Snapshot steps (``snapshot_steps``): the network is also evaluated at each of them, so the
+  history holds its training loss and accuracy there (train_run keeps its weights), which
+  gives several training lengths from one run.
 * Stop rule (``stop_rule``): ``budget`` (the default, the paper's protocol: Figure 1's
   networks "trained to 100% training accuracy" have final losses down to 1e-12, so they
   trained long after they first fit) runs exactly ``max_steps`` optimizer steps whatever
@@ -82,6 +85,13 @@ def first_fit(history: List[Evaluation], target_accuracy: float) -> Optional[Eva
   """The first evaluation whose training accuracy reached ``target_accuracy`` (None if
   none did): when the network first fit its training set."""
   return next((r for r in history if r.train_accuracy >= target_accuracy), None)
+
+
+def snapshot_steps(settings) -> tuple:
+  """The steps of ``settings.snapshot_steps`` ('' or comma-separated integers) as ints;
+  ValueError on anything else."""
+  text = str(getattr(settings, "snapshot_steps", "") or "").strip()
+  return tuple(int(v) for v in text.split(",")) if text else ()
 
 
 def fit_threshold(num_classes: int) -> float:
@@ -227,7 +237,8 @@ class Trainer:
       stop_reason = self._stop_reason(self.history[-1], finite=True)
     while stop_reason is None:
       step = int(self.step.numpy())
-      count = min(self.eval_every - step % self.eval_every, s.max_steps - step)
+      count = min([self.eval_every - step % self.eval_every, s.max_steps - step]
+                  + [k - step for k in snapshot_steps(s) if k > step])
       if count <= 0:
         stop_reason = "budget" if s.stop_rule == "budget" else "max_steps"
         break

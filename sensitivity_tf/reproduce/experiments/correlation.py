@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sensitivity_tf.metrics import input_units
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
 from sensitivity_tf.reproduce import statistics
@@ -71,10 +72,12 @@ def analyze_dataset(dataset, conv, num_bootstrap, seed, needed=0):
                                                     true_labels.generalization_gap,
                                                     num_bootstrap, seed))):
     n = len(frame)
+    lines = claims_lib.Lines()
     rows.append(claims_lib.judged(
         "C6", name, f"log10 ‖J‖ vs gap: {_corr_text(est)}",
         {k: v.as_dict() for k, v in est.items()}, n, "networks",
-        all(claims_lib.above(v, 0) for v in est.values()), NAME, PAPER[1], needed=needed))
+        all([lines.above(v, 0, k) for k, v in est.items()]), NAME, PAPER[1], needed=needed,
+        lines=lines))
   return rows, dict(jac=jac, trans=trans, partial=partial, n=len(conv))
 
 
@@ -91,8 +94,9 @@ def c7_results(panels: dict, needed: int = 0) -> list:
       for d, p in panels.items())
   for measure in TRANSITIONS:
     rho_t = {d: p["trans"][measure]["spearman"] for d, p in panels.items()}
-    positive_t = sum(claims_lib.above(rho_t[d], 0) for d in panels)
-    positive_j = sum(claims_lib.above(rho_j[d], 0) for d in panels)
+    lines = claims_lib.Lines(any_close=True)
+    positive_t = sum(lines.above(rho_t[d], 0, f"{d} transitions ρ") for d in panels)
+    positive_j = sum(lines.above(rho_j[d], 0, f"{d} ‖J‖ ρ") for d in panels)
     larger_j = sum(rho_j[d].value > rho_t[d].value for d in panels)
     condition = (positive_t >= 1 and positive_j >= positive_t and larger_j > len(panels) / 2)
     old = ""
@@ -110,7 +114,7 @@ def c7_results(panels: dict, needed: int = 0) -> list:
                  partial={k: v.as_dict() for k, v in panels[d]["partial"].items()})
          for d in panels}, n_min, "networks", condition, NAME,
         "transitions correlate with the gap, but less consistently than ‖J‖", old,
-        needed=needed))
+        needed=needed, lines=lines))
   return out
 
 
@@ -138,7 +142,9 @@ def run(cfg, ws):
     c6_rows, panel = analyze_dataset(dataset, conv, cfg.num_bootstrap, cfg.seed,
                                      cfg.growth.min_converged)
     results.extend(c6_rows)
-    panels[dataset] = dict(panel, conv=conv, total=len(rows))
+    study = cfg.survey.to_dict()
+    panels[dataset] = dict(panel, conv=conv, total=len(rows),
+                           unit=input_units.unit_of(study["fixed"], study["evaluation"]))
     # Beyond the paper: τ on the random survey (Ψ refused there), Ψ on the grid study.
     extras.append(dict(dataset=dataset, population="survey, networks at 100% train accuracy",
                        n=len(conv), kendall=kendall_table(conv),
@@ -173,7 +179,8 @@ def draw(panels, path, preset):
   for col, (dataset, p) in enumerate(panels.items()):
     conv = p["conv"]
     random_labels = (conv.random_label_fraction > 0).values
-    columns = [(conv.jacobian_test_mean, "test-averaged ‖J‖ (log scale)", p["jac"])]
+    columns = [(conv.jacobian_test_mean,
+                f"test-averaged {input_units.label_of(p['unit'])} (log scale)", p["jac"])]
     columns += [(TRANSITIONS[m](conv), f"transitions {m} (loop through a test point)",
                  p["trans"][m]) for m in TRANSITIONS]
     for row, (x, label, est) in enumerate(columns):

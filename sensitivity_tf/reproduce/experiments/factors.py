@@ -9,6 +9,7 @@ import pandas as pd
 from sensitivity_tf.train import train_config
 from sensitivity_tf.train import training
 from sensitivity_tf.data import registry
+from sensitivity_tf.metrics import input_units
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
 from sensitivity_tf.reproduce import statistics
@@ -105,6 +106,33 @@ def _same_sign_share(pairs: pd.DataFrame) -> statistics.Estimate:
                                       int(keep.sum()))
 
 
+WITH_RANDOM_LABELS = " (random-label pairs included)"
+
+
+def c13_without_random_labels(dataset, fair_pairs, needed=0) -> claims_lib.ClaimResult:
+  """C13's verdict (issue 20): the same-sign share over the fair pairs of every factor run
+  but random labels, whose pairs agree by construction; the old verdict is the issue-9 rule's
+  (all fair pairs pooled, random labels included)."""
+  kept = {f: p for f, p in fair_pairs.items() if f != "random_labels"}
+  frame = (pd.concat(list(kept.values()), ignore_index=True) if kept
+           else pd.DataFrame({f"{c}_{r}": pd.Series(dtype=float) for c in QUANTITIES.values()
+                              for r in ("bad", "good")}))
+  share = _same_sign_share(frame)
+  pooled = _same_sign_share(pd.concat(list(fair_pairs.values()), ignore_index=True))
+  lines = claims_lib.Lines()
+  condition = lines.above(share, 0.5, "same-sign share without random labels")
+  names = ", ".join(f.replace("_", " ") for f in kept) or "no factor"
+  return claims_lib.judged(
+      "C13", dataset, f"share of fair pairs where Δgap and Δ‖J‖ agree in sign, random-label "
+      f"pairs left out: {share.text()} over {names} (with them: {pooled.text()}); ties "
+      "(Δ = 0) left out",
+      dict(share.as_dict(), factors=list(kept), with_random_labels=pooled.as_dict()),
+      share.n, "pairs", condition, f"{NAME}_{dataset}",
+      "factors that hurt generalization raise sensitivity",
+      claims_lib.verdict(claims_lib.above(pooled, 0.5), pooled.n, "pairs", needed), needed,
+      lines=lines)
+
+
 def analyze_dataset(dataset, by_factor, needed=0):
   """C8-C11 per factor and C13 pooled, on fair pairs with ties left out; each row also
   carries the old rule's verdict (all complete pairs, ties counted against). A verdict needs
@@ -139,7 +167,8 @@ def analyze_dataset(dataset, by_factor, needed=0):
                                      len(pairs), "pairs")
     results.append(claims_lib.judged(claim, dataset, text, values, n, "pairs", condition,
                                      f"{NAME}_{dataset}", paper, old_verdict, needed))
-  # C13: pooled over factors, same sign of Δgap and Δ‖J‖.
+  # C13: pooled over factors, same sign of Δgap and Δ‖J‖; the verdict without random labels.
+  results.append(c13_without_random_labels(dataset, fair_pairs, needed))
   share = _same_sign_share(pd.concat(list(fair_pairs.values()), ignore_index=True))
   old = _same_sign_share(pd.concat(list(by_factor.values()), ignore_index=True))
   dropped = sum(len(p) for p in by_factor.values()) - sum(len(p) for p in fair_pairs.values())
@@ -147,7 +176,9 @@ def analyze_dataset(dataset, by_factor, needed=0):
   subset = "" if len(by_factor) == len(FACTOR_CLAIMS) else (
       f"; only {len(by_factor)} of the {len(FACTOR_CLAIMS)} factors were run")
   results.append(claims_lib.judged(
-      "C13", dataset, f"share of fair pairs where Δgap and Δ‖J‖ agree in sign {share.text()}, "
+      "C13", dataset + WITH_RANDOM_LABELS,
+      "reference row (random-label pairs agree by construction); share of fair pairs where "
+      f"Δgap and Δ‖J‖ agree in sign {share.text()}, "
       f"pooled over {pooled}{subset}; {dropped} pairs dropped (a partner short of 100%), "
       "ties (Δ = 0) left out", dict(share.as_dict(), factors=list(by_factor)), share.n, "pairs",
       claims_lib.above(share, 0.5), f"{NAME}_{dataset}",
@@ -173,11 +204,13 @@ def run(cfg, ws):
   for dataset in cfg.datasets:
     by_factor = {f: paired(growth.grown_pairs(ws, cfg, f, dataset)) for f in chosen(cfg)}
     results.extend(analyze_dataset(dataset, by_factor, cfg.growth.min_fair))
-    draw(by_factor, ws.figure(NAME, dataset), dataset, cfg.preset)
+    study = next(iter(cfg.pairs.values())).to_dict()
+    draw(by_factor, ws.figure(NAME, dataset), dataset, cfg.preset,
+         input_units.unit_of(study["fixed"], study["evaluation"]))
   return results, []
 
 
-def draw(by_factor, path, dataset, preset):
+def draw(by_factor, path, dataset, preset, unit=input_units.RAW):
   """Fair pairs as filled dots, pairs with a partner short of 100% as grey crosses."""
   fig, axes = figures.subplots(3, len(by_factor), width=3.2, height=3.0)
   for col, (factor, pairs) in enumerate(by_factor.items()):
@@ -189,15 +222,17 @@ def draw(by_factor, path, dataset, preset):
       ax.scatter(x[is_fair], y[is_fair], s=12, label="fair pair (both at 100%)")
       ax.scatter(x[~is_fair], y[~is_fair], s=14, marker="x", color="0.6",
                  label="a partner short of 100% (not judged)")
-      if label == "‖J‖" and len(pairs) and (x > 0).all() and (y > 0).all():
+      positive = np.isfinite(x) & np.isfinite(y)
+      if label == "‖J‖" and positive.any() and (x[positive] > 0).all() and (y[positive] > 0).all():
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
       if len(pairs):
         figures.identity_line(ax)
-      ax.set_xlabel(f"{label}, {good_name}", fontsize=8)
-      ax.set_ylabel(f"{label}, {bad_name}", fontsize=8)
+      shown = input_units.label_of(unit) if label == "‖J‖" else label
+      ax.set_xlabel(f"{shown}, {good_name}", fontsize=8)
+      ax.set_ylabel(f"{shown}, {bad_name}", fontsize=8)
       if row == 0:
         ax.set_title(f"{factor.replace('_', ' ')} ({int(is_fair.sum())} fair of {len(pairs)} "
                      "pairs)", fontsize=9)

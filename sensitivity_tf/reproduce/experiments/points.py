@@ -3,12 +3,15 @@ misclassification, beside the softmax-confidence baseline 1 − p_max (claim C12
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pandas as pd
 
 from sensitivity_tf.metrics import evaluation
+from sensitivity_tf.metrics import input_units
 from sensitivity_tf.reproduce import claims as claims_lib
+from sensitivity_tf.reproduce import export
 from sensitivity_tf.reproduce import figures
 from sensitivity_tf.reproduce import statistics
 from sensitivity_tf.reproduce import growth
@@ -43,6 +46,14 @@ def per_model(conv: pd.DataFrame, results_dir) -> pd.DataFrame:
                                     "run_dir"])
 
 
+def published(models: pd.DataFrame, root) -> pd.DataFrame:
+  """The per-model table as published: ``run_dir`` relative to the workspace, so no path of
+  this machine leaves it."""
+  out = models.copy()
+  out["run_dir"] = [os.path.relpath(p, root) for p in out.run_dir]
+  return out
+
+
 def analyze_dataset(dataset, models, num_bootstrap, seed, needed=0):
   """C12 over the per-model rows ``models`` (networks at 100%); a verdict needs ``needed``
   of them (the preset's survey target, `claims.needs`)."""
@@ -52,17 +63,21 @@ def analyze_dataset(dataset, models, num_bootstrap, seed, needed=0):
   restate = statistics.mean_interval(models.spearman_jacobian_confidence, num_bootstrap, seed)
   beyond = statistics.mean_interval(models.partial_given_confidence, num_bootstrap, seed)
   n = len(models)
-  text = (f"mean per-model Spearman ρ(‖J(x)‖, loss(x)) {rho.text()}; mean ROC-AUC of ‖J(x)‖ "
+  text = (f"beyond confidence, mean per-model partial ρ(‖J(x)‖, loss(x) | p_max) "
+          f"{beyond.text()} (the verdict's statistic); mean per-model Spearman ρ(‖J(x)‖, "
+          f"loss(x)) {rho.text()}; mean ROC-AUC of ‖J(x)‖ "
           f"for misclassification {auc.text()} vs the confidence baseline 1 − p_max "
           f"{base.text()}; ‖J(x)‖ vs 1 − p_max Spearman {restate.text()} (how much ‖J‖ "
-          f"restates confidence); beyond confidence, mean per-model partial ρ(‖J(x)‖, loss(x) "
-          f"| p_max) {beyond.text()}")
+          f"restates confidence)")
+  lines = claims_lib.Lines()
+  old = claims_lib.above(rho, 0) and claims_lib.above(auc, 0.5)
   return claims_lib.judged(
       "C12", dataset, text, dict(spearman=rho.as_dict(), auc_jacobian=auc.as_dict(),
                                  auc_confidence=base.as_dict(), restatement=restate.as_dict(),
                                  beyond_confidence=beyond.as_dict()),
-      n, "models", claims_lib.above(rho, 0) and claims_lib.above(auc, 0.5),
-      f"{NAME}_{dataset}", PAPER, needed=needed)
+      n, "models", lines.above(beyond, 0, "partial ρ(‖J(x)‖, loss(x) | p_max)"),
+      f"{NAME}_{dataset}", PAPER, old_verdict=claims_lib.verdict(old, n, "models", needed),
+      needed=needed, lines=lines)
 
 
 def run(cfg, ws):
@@ -72,11 +87,14 @@ def run(cfg, ws):
     models = per_model(conv, ws.study_dir(growth.on_dataset(cfg.survey, dataset)))
     results.append(analyze_dataset(dataset, models, cfg.num_bootstrap, cfg.seed,
                                    cfg.growth.min_converged))
-    draw(models, ws.figure(NAME, dataset), dataset, cfg.preset)
+    export.analysis_table(ws, dataset, "points_per_model", published(models, ws.root))
+    study = cfg.survey.to_dict()
+    draw(models, ws.figure(NAME, dataset), dataset, cfg.preset,
+         input_units.unit_of(study["fixed"], study["evaluation"]))
   return results, []
 
 
-def draw(models, path, dataset, preset):
+def draw(models, path, dataset, preset, unit=input_units.RAW):
   fig, axes = figures.subplots(1, 3, width=3.8)
   if len(models):
     median = models.iloc[(models.spearman - models.spearman.median()).abs().argmin()]
@@ -89,7 +107,7 @@ def draw(models, path, dataset, preset):
                label="misclassified")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("‖J(x)‖ at a test point")
+    ax.set_xlabel(f"{input_units.label_of(unit)} at a test point", fontsize=8)
     ax.set_ylabel("test loss at that point")
     ax.set_title(f"median model (ρ = {median.spearman:.2f})", fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
@@ -101,10 +119,13 @@ def draw(models, path, dataset, preset):
     ax.set_ylabel("ROC-AUC of ‖J(x)‖")
     ax.set_title("misclassification, per model", fontsize=9)
     ax = axes[0, 2]
-    ax.hist(models.spearman, bins=15)
+    ax.hist(models.spearman, bins=15, alpha=0.6, label="ρ(‖J(x)‖, loss(x))")
+    ax.hist(models.partial_given_confidence, bins=15, alpha=0.6,
+            label="partial ρ given p_max (the verdict's)")
     ax.axvline(0, color="0.5", lw=0.8)
-    ax.set_xlabel("per-model Spearman ρ(‖J(x)‖, loss(x))")
+    ax.set_xlabel("per-model Spearman ρ with the loss", fontsize=8)
     ax.set_ylabel("models")
+    ax.legend(fontsize=7, loc="upper left")
   figures.paper_note(axes[0, 2], PAPER)
   figures.title(fig, NAME, dataset, f"{len(models)} models at 100% train acc.", preset)
   return figures.save(fig, path)
