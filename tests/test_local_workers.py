@@ -105,6 +105,36 @@ class ExecutorChoiceTest(tf.test.TestCase):
         with execution.open_executor("/tmp/unused", "identity", 2):
           pass
 
+  def test_dead_workers_are_restarted_a_failing_one_stops_the_command(self):
+    class Ended:
+      def __init__(self, code):
+        self.code = code
+
+      def poll(self):
+        return self.code
+
+    with tempfile.TemporaryDirectory() as d:
+      lw = local_workers.LocalWorkers(d, "identity", 2, log=lambda m: None)
+      started = []
+      lw._start = started.append
+      lw.log_path(0).parent.mkdir(parents=True)
+      lw.procs = [Ended(None), Ended(-9)]  # worker0 alive, worker1 SIGKILLed
+      lw.supervise()
+      self.assertEqual(started, [1])
+      for _ in range(local_workers.MAX_RESTARTS - 1):
+        lw.supervise()
+      self.assertLen(started, local_workers.MAX_RESTARTS)
+      lw.log_path(1).write_text("Traceback ...\nMemoryError: out of memory\n")
+      with self.assertRaisesRegex(local_workers.LocalWorkerError,
+                                  r"^worker1 died 4 times, last with exit status -9 "
+                                  r"\(MemoryError: out of memory\); see "):
+        lw.supervise()
+      lw.procs = [Ended(local_workers.EXIT_ERROR), Ended(None)]
+      lw.log_path(0).write_text("error: the data cannot be read\n")
+      with self.assertRaisesRegex(local_workers.LocalWorkerError,
+                                  "^worker0 stopped: error: the data cannot be read"):
+        lw.supervise()
+
   def test_in_process_without_local_workers(self):
     with execution.open_executor("/tmp/unused", "identity") as executor:
       self.assertIsInstance(executor, execution.InProcess)
@@ -198,6 +228,28 @@ class LocalWorkersTest(tf.test.TestCase):
     pd.testing.assert_frame_equal(comparable(frame),
                                   comparable(pd.read_parquet(single / "table")),
                                   check_exact=True)
+
+  def test_reproduce_hands_its_single_network_to_a_local_worker(self):
+    import json
+    args = ["--experiment=regions", "--preset=tiny", "--noprogress"]
+    roots = {"local": self.dir / "local", "single": self.dir / "single"}
+    proc = run_bin("reproduce", *args, f"--results_dir={roots['local']}", "--local_workers=1",
+                   timeout=900)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("local workers: 1 processes on 127.0.0.1:", proc.stderr)
+    self.assertRegex(proc.stdout, r"regions: C5 fashion_mnist: (holds|does not hold|not enough)")
+    log = (roots["local"] / "local_workers" / "worker0.log").read_text()
+    self.assertIn("worker0: ran 1 jobs", log)  # the network was trained by the worker
+    proc = run_bin("reproduce", *args, f"--results_dir={roots['single']}", timeout=900)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    metrics = []
+    for root in roots.values():
+      (network,) = (root / "fashion_mnist" / "networks").glob("regions-*")
+      metrics.append({k: v for k, v in json.loads((network / "metrics.json").read_text()).items()
+                      if "wall" not in k})
+    self.assertEqual(*metrics)
+    self.assertEqual(*[[(c["claim"], c["verdict"], c["statistic"]) for c in json.loads(
+        (root / "claims" / "regions.json").read_text())] for root in roots.values()])
 
   def test_bad_count_fails_in_one_line_before_anything_runs(self):
     proc = run_bin("survey", *survey_args(self.dir / "bad", 2, "--local_workers=-2"),
