@@ -652,8 +652,8 @@ class NoiseAwareGapRuleTest(tf.test.TestCase):
     return out
 
   def verdict(self, pairs):
-    (c10, _) = factors.analyze_dataset("mnist", {"full_batch": pairs}, needed=20)
-    return c10
+    rows = factors.analyze_dataset("mnist", {"full_batch": pairs}, needed=20)
+    return next(r for r in rows if r.claim == "C10")
 
   def test_significant_pairs_decide_the_gap_noise_pairs_do_not(self):
     # 10 significant pairs against the claim, 30 noise pairs for it: the old rule (all fair
