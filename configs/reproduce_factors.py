@@ -4,12 +4,15 @@ Command:   bin/reproduce --experiment=factors --preset=small [--data_dir=DATA_DI
            One factor, or some, in a given order (C13 then pools only their pairs and says so):
            bin/reproduce --config=configs/reproduce_factors.py --preset=small \
              --config.factors=random_labels,nonlinearity
+           Every core: add --local_workers=N (docs/surveys.md).
 Trains:    the four `pairs_<factor>` studies per dataset (configs/survey_pairs_*.py; small:
-           20 pairs each, grown by 10 up to 30 until 20 are fair, i.e. both partners at
-           100%), more pairs drawn from the same space; both partners train the same
-           3,000-step budget.
-Runtime:   small, measured on this project's 2-core machine (2026-11-30, a day it ran
-           TensorFlow 2.9x slower than 2026-11-27): every study grew to its cap of 30 pairs,
+           20 pairs each, grown by 10 up to 60 until 20 are fair, i.e. both partners at
+           100%; the cap and its reason: configs/_common.py), more pairs drawn from the same
+           space; both partners train the same 3,000-step budget. Each pair's gap difference
+           is tested for noise (exact McNemar on the shared test points, docs/method.md §6).
+Runtime:   small, with the earlier cap of 30 pairs, measured on this project's 2-core
+           machine (2026-11-30, a day it ran TensorFlow 2.9x slower than 2026-11-27): every
+           study grew to its cap of 30 pairs,
            240 networks per dataset; MNIST 106 min wall, Fashion-MNIST 97 min, CIFAR-10
            about 70 min, each in pieces of one or two factors (--config.factors).
 Result:    figures/factors_<dataset>.png|pdf and the claims C8-C11 and C13 in claims.md /

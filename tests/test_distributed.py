@@ -59,7 +59,10 @@ class Processes(tf.test.TestCase):
   def start(self, tool, role, *args):
     log = self.dir / f"{role}-{len(self.procs)}.log"
     env = dict(os.environ, PYTHONUNBUFFERED="1", KERASTUNER_TUNER_ID=role,
-               KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=self.port)
+               KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=self.port,
+               # this checkout's package, as run_bin (not whichever copy is installed)
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO),
+                                                        os.environ.get("PYTHONPATH")])))
     with open(log, "w") as out:
       p = subprocess.Popen([sys.executable, str(REPO / "bin" / tool), *args], cwd=REPO, env=env,
                            stdout=out, stderr=subprocess.STDOUT, text=True)

@@ -229,7 +229,9 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
     for i, column in enumerate(factors.QUANTITIES.values()):
       out[f"{column}_bad"], out[f"{column}_good"] = bad[:, i], good[:, i]
     out["train_accuracy_bad"] = out["train_accuracy_good"] = 1.0
+    out["reached_target_bad"] = out["reached_target_good"] = True
     out["nonlinearity_bad"], out["nonlinearity_good"] = "hard_tanh", "relu"
+    out["gap_p_value"] = 0.001  # every gap difference significant (McNemar)
     return out
 
   def test_a_pair_whose_partner_did_not_fit_is_left_out_and_drawn_apart(self):
@@ -237,8 +239,8 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
     # 20 pairs against the claim, all with a partner short of 100%: left out, it holds;
     # the old rule (all pairs: 30 of 50 above, Wilson interval from 0.46) did not.
     against = self.pairs(20, 0.0, seed=4)
-    against["train_accuracy_bad"] = 0.7
-    against.loc[:3, "train_accuracy_good"] = 0.95  # 4 with both short
+    against["train_accuracy_bad"], against["reached_target_bad"] = 0.7, False
+    against.loc[:3, ["train_accuracy_good", "reached_target_good"]] = 0.95, False  # both short
     mixed = {f: pd.concat([p, against], ignore_index=True) for f, p in clear.items()}
     rows = {r.claim: r for r in factors.analyze_dataset("mnist", mixed)}
     for claim in ("C8", "C9", "C10", "C11"):
@@ -246,7 +248,12 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
       self.assertEqual(rows[claim].n, 30)
       self.assertIn("30 fair of 50 pairs; dropped 20 (only the bad partner short of 100%: 16, "
                     "only the good one: 0, both: 4)", rows[claim].statistic)
-      self.assertEqual(rows[claim].old_verdict, claims.FAILS, claim)
+      # Before issue 9 (all pairs) it failed; C9-C11's old verdict is issue 9's rule, which
+      # the noise-aware gap rule replaced, and holds here too.
+      before_9 = rows[claim].values.get("verdict_before_issue_9", rows[claim].old_verdict)
+      self.assertEqual(before_9, claims.FAILS, claim)
+      self.assertEqual(rows[claim].old_verdict,
+                       claims.FAILS if claim == "C8" else claims.HOLDS, claim)
     self.assertIn("80 pairs dropped", rows["C13"].statistic)  # 20 per factor
     captured = {}
     with mock.patch.object(factors.figures, "save", lambda fig, path: captured.update(fig=fig)):
@@ -549,6 +556,140 @@ class VerdictReportTest(tf.test.TestCase):
     self.assertIn("| C6 | d | **holds** |", text)
     self.assertIn(claims.RULES["C6"], text)
     self.assertIn("## C1: " + claims.STATEMENTS["C1"], text)
+
+
+class McNemarTest(parameterized.TestCase, tf.test.TestCase):
+
+  @staticmethod
+  def exact_p(b, c):
+    """Two-sided exact binomial p of b successes in b + c at 1/2, in exact fractions."""
+    import fractions
+    m = b + c
+    if m == 0:
+      return 1.0
+    tail = sum(fractions.Fraction(math.comb(m, k), 2 ** m) for k in range(min(b, c) + 1))
+    return float(min(fractions.Fraction(1), 2 * tail))
+
+  @parameterized.parameters((0, 100, 0.8, 0.8), (1, 1000, 0.90, 0.93), (2, 60, 0.5, 0.5),
+                            (3, 1000, 0.97, 0.975), (4, 7, 0.3, 0.9))
+  def test_against_scipy_and_an_exact_computation(self, seed, n, acc_a, acc_b):
+    rng = np.random.default_rng(seed)
+    a, b = rng.random(n) < acc_a, rng.random(n) < acc_b
+    test = statistics.mcnemar_exact(a, b)
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    self.assertEqual((test.only_a, test.only_b, test.points), (only_a, only_b, n))
+    expected = (scipy_stats.binomtest(only_a, only_a + only_b, 0.5).pvalue
+                if only_a + only_b else 1.0)
+    self.assertAllClose(test.p_value, expected, rtol=1e-9)
+    self.assertAllClose(test.p_value, self.exact_p(only_a, only_b), rtol=1e-9)
+    self.assertEqual(statistics.mcnemar_exact(b, a).p_value, test.p_value)  # symmetric
+
+  def test_identical_partners_and_known_values(self):
+    same = np.random.default_rng(5).random(1000) < 0.9
+    self.assertEqual(statistics.mcnemar_exact(same, same).p_value, 1.0)
+    self.assertEqual(statistics.mcnemar_exact(same, same).discordant, 0)
+    # 10 points only the first gets right, none the other way: p = 2 / 2^10.
+    a = np.ones(50, bool)
+    b = a.copy()
+    b[:10] = False
+    self.assertAllClose(statistics.mcnemar_exact(a, b).p_value, 2 / 1024, rtol=1e-12)
+    # Equal discordant counts: no evidence either way.
+    b[10:20] = True
+    a[10:20] = False
+    self.assertEqual(statistics.mcnemar_exact(a, b).p_value, 1.0)
+    with self.assertRaisesRegex(ValueError, "same points for both: 50 and 49"):
+      statistics.mcnemar_exact(a, b[:49])
+
+  def test_gap_tests_read_each_partners_points(self):
+    import tempfile
+    import pathlib
+    from sensitivity_tf.store import run_dir as run_dir_lib
+    rng = np.random.default_rng(0)
+    index = np.sort(rng.choice(10000, 300, replace=False))
+    correct = {"bad": rng.random(300) < 0.85, "good": rng.random(300) < 0.95}
+    correct["same"] = correct["good"]
+    with tempfile.TemporaryDirectory() as d:
+      for name, c in correct.items():
+        folder = pathlib.Path(d, "runs", name, run_dir_lib.SENSITIVITY)
+        folder.mkdir(parents=True)
+        order = rng.permutation(300)  # stored in another order: matched by test index
+        train = pd.DataFrame(dict(split="train", index=np.arange(300), correct=True))
+        test = pd.DataFrame(dict(split="test", index=index[order], correct=c[order]))
+        pd.concat([train, test]).to_parquet(folder / run_dir_lib.POINTS)
+      pairs = pd.DataFrame(dict(run_dir_bad=["runs/bad", "runs/same", "runs/bad"],
+                                run_dir_good=["runs/good", "runs/good", "runs/missing"]))
+      tested = factors.with_gap_tests(pairs, d)
+    direct = statistics.mcnemar_exact(correct["bad"], correct["good"])
+    self.assertEqual(tested.gap_test_points.iloc[0], 300)
+    self.assertEqual((tested.gap_only_bad.iloc[0], tested.gap_only_good.iloc[0]),
+                     (direct.only_a, direct.only_b))
+    self.assertAllClose(tested.gap_p_value.iloc[0], direct.p_value)
+    self.assertLess(tested.gap_p_value.iloc[0], factors.ALPHA)  # 0.85 against 0.95
+    self.assertEqual(tested.gap_p_value.iloc[1], 1.0)  # identical partners
+    self.assertTrue(np.isnan(tested.gap_p_value.iloc[2]))  # a partner without evaluation
+
+
+class NoiseAwareGapRuleTest(tf.test.TestCase):
+
+  def pairs(self, n_significant, significant_for, n_noise, noise_for, seed=0):
+    """Fair full-batch pairs, ‖J‖ higher with full batch in all; the gap higher with full
+    batch in the significant pairs iff ``significant_for``, in the noise pairs iff
+    ``noise_for``."""
+    rng = np.random.default_rng(seed)
+    n = n_significant + n_noise
+    good = rng.random((n, 3)) + 1.0
+    out = pd.DataFrame()
+    for column in factors.QUANTITIES.values():
+      out[f"{column}_good"] = good[:, 0]
+      out[f"{column}_bad"] = good[:, 0] * 1.5
+    direction = np.r_[np.full(n_significant, significant_for), np.full(n_noise, noise_for)]
+    out["generalization_gap_bad"] = np.where(direction, 0.2, 0.1)
+    out["generalization_gap_good"] = 0.15
+    out["gap_p_value"] = np.r_[np.full(n_significant, 0.001), np.full(n_noise, 0.6)]
+    out["train_accuracy_bad"] = out["train_accuracy_good"] = 1.0
+    out["reached_target_bad"] = out["reached_target_good"] = True
+    out["nonlinearity_bad"], out["nonlinearity_good"] = "relu", "relu"
+    return out
+
+  def verdict(self, pairs):
+    rows = factors.analyze_dataset("mnist", {"full_batch": pairs}, needed=20)
+    return next(r for r in rows if r.claim == "C10")
+
+  def test_significant_pairs_decide_the_gap_noise_pairs_do_not(self):
+    # 10 significant pairs against the claim, 30 noise pairs for it: the old rule (all fair
+    # pairs: 30 of 40) holds, the noise-aware one does not.
+    against = self.verdict(self.pairs(10, False, 30, True))
+    self.assertEqual(against.verdict, claims.FAILS)
+    self.assertEqual(against.old_verdict, claims.HOLDS)
+    self.assertEqual(against.values["significant_gap_pairs"], 10)
+    self.assertEqual(against.values["gap_significant"]["value"], 0.0)
+    self.assertIn("gap difference significant (exact McNemar, p < 0.05) in 10 of 40 fair "
+                  "pairs (0 not testable); share of those with full batch above: gap 0.00",
+                  against.statistic)
+    # 15 significant pairs for it, 25 noise pairs against: the old rule fails, the new holds.
+    for_it = self.verdict(self.pairs(15, True, 25, False))
+    self.assertEqual((for_it.verdict, for_it.old_verdict), (claims.HOLDS, claims.FAILS))
+    # Too few significant pairs to place the share above 1/2 (Wilson): does not hold.
+    few = self.verdict(self.pairs(2, True, 38, True))
+    self.assertEqual((few.verdict, few.old_verdict), (claims.FAILS, claims.HOLDS))
+
+  def test_fit_decisions_read_reached_target_and_rare_fits_are_reported(self):
+    pairs = self.pairs(30, True, 0, True)
+    # Train accuracy 1.0 but reached_target False (e.g. a run with a higher target): unfit.
+    pairs.loc[:9, "reached_target_good"] = False
+    pairs["max_steps_bad"] = pairs["max_steps_good"] = 3000
+    row = self.verdict(pairs)
+    self.assertEqual(row.n, 20)
+    self.assertIn("networks at 100% by variant: full batch 30/30, mini-batch 20/30",
+                  row.statistic)
+    self.assertNotIn("almost never", row.statistic)
+    pairs.loc[:26, "reached_target_good"] = False  # 3 of 30 fit: 10%
+    row = self.verdict(pairs)
+    self.assertIn("almost never fits under the budget of 3,000 steps: mini-batch (3/30, 10%)",
+                  row.statistic)
+    self.assertIn("at this fair-pair rate (3/30), 20 fair pairs would take about 200 pairs",
+                  row.statistic)
+    self.assertEqual(row.verdict, claims.NO_DATA)
 
 
 if __name__ == "__main__":

@@ -485,7 +485,8 @@ class ProcessesTest(tf.test.TestCase):
     super().tearDown()
 
   def start(self, cmd, env=None):
-    p = subprocess.Popen(cmd, cwd=REPO, env=dict(os.environ, **(env or {})),
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    p = subprocess.Popen(cmd, cwd=REPO, env=dict(os.environ, PYTHONPATH=path, **(env or {})),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     self.procs.append(p)
     return p

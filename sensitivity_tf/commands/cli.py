@@ -60,10 +60,12 @@ def expected_errors() -> Tuple[Type[BaseException], ...]:
   from sensitivity_tf.store.evaluations import ModelFileError
   from sensitivity_tf.store.run_dir import RunDirError
   from sensitivity_tf.train.train_config import ConfigError
+  from sensitivity_tf.survey.local_workers import LocalWorkerError
   # ConnectionError: a survey worker that cannot reach its chief, a data download that
-  # cannot connect: things the user fixes, not bugs.
+  # cannot connect: things the user fixes, not bugs. LocalWorkerError: a local worker that
+  # stopped with its own one-line error, or kept dying (its log has the rest).
   return (ConfigError, DataError, RunDirError, TableError, ClassifierError, ModelFileError,
-          ConnectionError)
+          ConnectionError, LocalWorkerError)
 
 
 def check_directory_flag(name: str, value: Optional[str]) -> None:

@@ -31,6 +31,9 @@ the fidelity study's) as CSV there (a mirror: files of an earlier export that ar
 produced are removed). --tensorboard_dir writes every survey table as a TensorBoard
 HParams experiment (one run per network).
 
+Every core: --local_workers=N runs every trial and single network in N worker processes on
+this machine (as bin/survey; see docs/surveys.md). Default 0: one process.
+
 Distributed (keras-tuner's chief/worker mode, as bin/survey): the same command once with
 KERASTUNER_TUNER_ID=chief and once per worker (worker0, worker1, ...), all with
 KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT pointing at the chief and the same --results_dir
@@ -55,7 +58,7 @@ from sensitivity_tf.reproduce import reproduction
 from sensitivity_tf.reproduce import export
 from sensitivity_tf.reproduce import plan
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
-from sensitivity_tf.survey import driver as survey_driver
+from sensitivity_tf.survey import execution
 
 flags.DEFINE_string("experiment", None, "One of: " + ", ".join(EXPERIMENTS) + ", or all "
                     "(several: comma-separated).")
@@ -77,7 +80,7 @@ flags.DEFINE_string("second_seed_dir", None, "A results directory of the same ex
 flags.DEFINE_bool("progress", True, "Show survey progress.")
 flags.DEFINE_bool("dry_run", False, "Print the networks and evaluations the experiments need "
                   "and their estimated time (from runs recorded here); train nothing.")
-survey_driver.define_distributed_flags("job", "every job is done", "a (lost) chief")
+execution.define_flags("job", "every job is done", "a (lost) chief")
 FLAGS = flags.FLAGS
 
 
@@ -134,7 +137,7 @@ def main(argv: list) -> None:
       configs, root, data_dir=FLAGS.data_dir, progress=FLAGS.progress,
       log=lambda m: print(m, file=sys.stderr), on_experiment=report,
       chief_timeout_secs=FLAGS.chief_timeout_secs, worker_grace_secs=FLAGS.worker_grace_secs,
-      reassign_after_secs=FLAGS.reassign_after_secs)
+      reassign_after_secs=FLAGS.reassign_after_secs, local_workers=FLAGS.local_workers)
   if done["role"] == "worker":
     print(f"worker: ran {done['jobs_run']} jobs; the chief analyses and draws")
     return

@@ -26,6 +26,11 @@ Exit status: 0 when every trial has a row and none failed (diverged networks are
 1 with a last line "error: N of M trials failed ..." otherwise; 2 for bad flags, settings or
 data (found before any training); 130 after Ctrl-C (the same command resumes).
 
+Every core: --local_workers=N runs the trials in N worker processes on this machine
+(keras-tuner's chief/worker mode on loopback, the cores divided between them; a worker that
+dies is started again; killing the whole command loses nothing: run it again). Default 0:
+one process. See docs/surveys.md.
+
 Distributed (keras-tuner's chief/worker mode): start the same command once with
 KERASTUNER_TUNER_ID=chief and once per worker with KERASTUNER_TUNER_ID=worker0, worker1, ...,
 all with KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT pointing at the chief, and the same
@@ -48,6 +53,7 @@ from ml_collections import config_flags
 from sensitivity_tf.data import registry
 from sensitivity_tf.data import sources
 from sensitivity_tf.survey import driver
+from sensitivity_tf.survey import execution
 from sensitivity_tf.survey import study as study_lib
 
 config_flags.DEFINE_config_file("config", None, "A study config in configs/ (survey_*.py).",
@@ -63,7 +69,7 @@ flags.DEFINE_bool("dry_run", False, "Print the networks and evaluations the stud
                   "their estimated time (from runs recorded here); train nothing.")
 flags.DEFINE_bool("retry_failed", True, "Rerun trials whose row says 'failed' (the default: "
                   "a failure is not a result; --noretry_failed keeps their rows).")
-driver.define_distributed_flags("trial", "every trial has a row", "the chief")
+execution.define_flags("trial", "every trial has a row", "the chief")
 FLAGS = flags.FLAGS
 
 
@@ -89,8 +95,9 @@ def main(argv: list) -> None:
   summary = driver.run_survey(
       study, results_dir, progress=FLAGS.progress, retry_failed=FLAGS.retry_failed,
       worker_grace_secs=FLAGS.worker_grace_secs, chief_timeout_secs=FLAGS.chief_timeout_secs,
-      reassign_after_secs=FLAGS.reassign_after_secs, log=lambda m: print(m, file=sys.stderr))
-  print(f"{summary['role']}: {driver.summary_text(summary)}")
+      reassign_after_secs=FLAGS.reassign_after_secs, log=lambda m: print(m, file=sys.stderr),
+      local_workers=FLAGS.local_workers)
+  print(f"{driver.role_text(summary)}: {driver.summary_text(summary)}")
   failure = driver.failure_message(summary)
   if failure:
     print(f"error: {failure}", file=sys.stderr)

@@ -15,8 +15,11 @@ report): nothing is hard-coded. The three verdicts:
 Rules changed by issue 9 (committed before the runs they judge): C7 must now be able to
 fail (transitions must correlate positively somewhere); C8-C11 and C13 rest on fair pairs
 (both partners at 100% training accuracy) and leave ties out instead of counting them
-against. `OLD_RULES` keeps the previous wording, and each such claim row carries the old
-rule's verdict (``old_verdict``) so the report shows both.
+against. Issue 21 (committed before its rerun): a gap difference counts for C9-C11 only
+where it is more than test-set noise, i.e. the gap's share is taken among the fair pairs whose
+exact McNemar test on the shared test points gives p < 0.05 (`factors.ALPHA`). `OLD_RULES`
+keeps the wording each change replaced, and each such claim row carries the old rule's
+verdict (``old_verdict``) so the report shows both.
 
 Rules changed by issue 20 (committed before the rerun they judge), so that a rule tests the
 whole claim: C4 also needs the transition-density dip at the anchors of different-class
@@ -112,13 +115,18 @@ RULES = {
           "interval of the share of pairs with ‖J‖(random labels) > ‖J‖(true labels) lies "
           "above 1/2; ties are left out of the share",
     "C9": "over fair pairs, the Wilson 95% intervals of the shares of pairs where the "
-          "network without augmentation has the larger gap, the larger ‖J‖ and the more "
-          "transitions all lie above 1/2; ties are left out of each share",
-    "C10": "over fair pairs, the Wilson 95% intervals of the shares of pairs where full "
-           "batch has the larger ‖J‖ and the larger gap both lie above 1/2; ties left out",
-    "C11": "over fair pairs, the Wilson 95% intervals of the shares of pairs where the "
-           "non-ReLU network has the larger ‖J‖ and the larger gap both lie above 1/2; ties "
-           "left out",
+          "network without augmentation has the larger ‖J‖ and the more transitions lie "
+          "above 1/2, and so does the share with the larger gap among the fair pairs whose "
+          "gap difference is significant (exact McNemar on the shared test points, "
+          "two-sided, p < 0.05); ties are left out of each share",
+    "C10": "over fair pairs, the Wilson 95% interval of the share of pairs where full "
+           "batch has the larger ‖J‖ lies above 1/2, and so does the share with the larger "
+           "gap among the fair pairs whose gap difference is significant (exact McNemar, "
+           "p < 0.05); ties left out",
+    "C11": "over fair pairs, the Wilson 95% interval of the share of pairs where the "
+           "non-ReLU network has the larger ‖J‖ lies above 1/2, and so does the share with "
+           "the larger gap among the fair pairs whose gap difference is significant (exact "
+           "McNemar, p < 0.05); ties left out",
     "C12": "over trained models, the 95% interval of the mean per-model partial Spearman "
            "ρ(‖J(x)‖, loss(x) | p_max), what ‖J(x)‖ says about the loss beyond the softmax "
            "confidence, lies above 0 (the raw ρ(‖J(x)‖, loss(x)) and the ROC-AUCs of ‖J(x)‖ "
@@ -131,8 +139,9 @@ RULES = {
            "judged by the same rule on its own row, for reference",
 }
 
-# The rules before their last change (issue 9 or issue 20), for the report's old-beside-new
-# column.
+# The rules before their last change (issue 9, 20 or 21, in parentheses), for the report's
+# old-beside-new column; C9-C11's rows (issue 21's noise-aware gap) also keep the verdict before
+# issue 9 in their ``values``.
 OLD_RULES = {
     "C4": "(before issue 20) as now, without the density dip at the anchors",
     "C5": "(before issue 20) as now, without the denser boundaries after training",
@@ -143,13 +152,13 @@ OLD_RULES = {
           "with the gap is below that of the Jacobian norm, or on some dataset its 95% "
           "interval includes 0",
     "C8": "(before issue 9) as now, but over all complete pairs, partners at 100% or not, "
-           "ties counted against",
-    "C9": "(before issue 9) as now, but over all complete pairs, partners at 100% or not, "
-           "ties counted against",
-    "C10": "(before issue 9) as now, but over all complete pairs, partners at 100% or not, "
-           "ties counted against",
-    "C11": "(before issue 9) as now, but over all complete pairs, partners at 100% or not, "
-           "ties counted against",
+          "ties counted against",
+    "C9": "(issue 9's, before issue 21) as now, but the gap's share over all fair pairs, "
+          "significant or not",
+    "C10": "(issue 9's, before issue 21) as now, but the gap's share over all fair pairs, "
+           "significant or not",
+    "C11": "(issue 9's, before issue 21) as now, but the gap's share over all fair pairs, "
+           "significant or not",
     "C13": "(before issue 20) over all fair pairs of the factors run, random labels "
            "included; on the row with random-label pairs: (before issue 9) over all complete "
            "pairs, partners at 100% or not",

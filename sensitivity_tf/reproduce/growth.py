@@ -1,14 +1,27 @@
 """How an experiment runs the surveys its config names: growing a survey until enough of its
 networks reached 100% training accuracy, or a factor study until enough of its pairs are
 fair (both partners at 100%). The surveys themselves come from the experiment's config
-(``configs/_common.py`` builds them); nothing here changes what they train."""
+(``configs/_common.py`` builds them); nothing here changes what they train.
+
+Whether a network "fits" (reached 100% training accuracy; 99.9% with 100 classes) is read
+from its row's ``reached_target``, which training recorded for the final weights against the
+run's own target (`train.training.fit_threshold` when the target is auto): `fits` is the one
+place an experiment decides it, never a threshold of its own.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from sensitivity_tf.train import training
-from sensitivity_tf.data import registry
+
+def fits(rows: pd.DataFrame, role: str = "") -> pd.Series:
+  """Whether each network's final weights reached the target accuracy, as its row says
+  (``reached_target``; a diverged or failed network does not fit). ``role``: read the
+  columns of one partner of a paired frame (``reached_target_<role>``, ``status_<role>``)."""
+  suffix = f"_{role}" if role else ""
+  reached = rows[f"reached_target{suffix}"].eq(True)
+  status = f"status{suffix}"
+  return reached & rows[status].eq("ok") if status in rows else reached
 
 
 def on_dataset(study, dataset: str) -> dict:
@@ -16,11 +29,10 @@ def on_dataset(study, dataset: str) -> dict:
   return dict(study.to_dict() if hasattr(study, "to_dict") else study, dataset=dataset)
 
 
-def converged(rows: pd.DataFrame, dataset: str) -> pd.DataFrame:
-  """Networks whose final weights reached 100% training accuracy (99.9% with 100 classes):
-  the population of the paper's correlation figures."""
-  threshold = training.fit_threshold(registry.get_spec(dataset).num_classes)
-  return rows[(rows.status == "ok") & (rows.train_accuracy >= threshold)].reset_index(drop=True)
+def converged(rows: pd.DataFrame) -> pd.DataFrame:
+  """Networks whose final weights reached 100% training accuracy (99.9% with 100 classes;
+  `fits`): the population of the paper's correlation figures."""
+  return rows[fits(rows)].reset_index(drop=True)
 
 
 def converged_survey(ws, cfg, dataset: str):
@@ -28,14 +40,14 @@ def converged_survey(ws, cfg, dataset: str):
   100%; returns (all rows, those at 100%)."""
   growth = cfg.growth
   rows = ws.grow_study(on_dataset(cfg.survey, dataset), "num_models",
-                       enough=lambda r: len(converged(r, dataset)) >= growth.min_converged,
+                       enough=lambda r: len(converged(r)) >= growth.min_converged,
                        maximum=growth.max_models, step=growth.step)
-  return rows, converged(rows, dataset)
+  return rows, converged(rows)
 
 
-def fair_pairs_count(rows: pd.DataFrame, dataset: str) -> int:
+def fair_pairs_count(rows: pd.DataFrame) -> int:
   """Pairs whose two partners both reached 100% training accuracy."""
-  conv = converged(rows, dataset)
+  conv = converged(rows)
   return int((conv.groupby("pair_id").size() == 2).sum()) if len(conv) else 0
 
 
@@ -44,5 +56,5 @@ def grown_pairs(ws, cfg, factor: str, dataset: str) -> pd.DataFrame:
   pairs drawn from the same space, never another space) until enough pairs are fair."""
   growth = cfg.growth
   return ws.grow_study(on_dataset(cfg.pairs[factor], dataset), "num_pairs",
-                       enough=lambda r: fair_pairs_count(r, dataset) >= growth.min_fair,
+                       enough=lambda r: fair_pairs_count(r) >= growth.min_fair,
                        maximum=growth.max_pairs, step=growth.step)

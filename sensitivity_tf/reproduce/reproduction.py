@@ -1,14 +1,14 @@
-"""Runs registered experiments and writes the claims report, in one process or across
-keras-tuner workers.
+"""Runs registered experiments and writes the claims report, in one process, across
+keras-tuner workers, or across local worker processes.
 
-`reproduce` runs the chosen experiments in this process's role: a single process trains,
-evaluates and analyses everything itself; a chief (``KERASTUNER_TUNER_ID=chief``) runs the
-experiments with one `tuner.Chief` for the whole reproduction, handing every trial and
-single network to the workers and analysing and drawing from the tables they write; a
-worker (``worker0``, ...) runs the jobs its chief hands out, refusing a chief whose
-experiments or settings differ from its own (`identity`), and exits when told to stop.
-Since every job is cached on disk, a later single-process run of the same command finds
-everything done and only re-analyses and redraws.
+`reproduce` runs the chosen experiments in this process's role: a worker
+(``KERASTUNER_TUNER_ID=worker0``, ...) runs the jobs its chief hands out, refusing a chief whose
+experiments or settings differ from its own (`identity`), and exits when told to stop; any
+other process runs the experiments with its executor (`survey.execution`): itself, as a chief
+(``KERASTUNER_TUNER_ID=chief``) handing every trial and single network to the workers, or
+as the chief of ``--local_workers`` processes it starts; either way it analyses and draws from
+the tables the jobs write. Since every job is cached on disk, a later single-process run of
+the same command finds everything done and only re-analyses and redraws.
 
 Each experiment's claim rows go to ``claims/<experiment>.json`` in the workspace (and its
 extra entries, such as the Kendall τ / Ψ tables, to ``claims/<experiment>_extra.json``);
@@ -19,7 +19,6 @@ and, per dataset, the kind of data source and its fingerprint; no local path.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import pathlib
 import time
@@ -29,7 +28,7 @@ from sensitivity_tf.store import atomic
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce.experiments import EXPERIMENTS
 from sensitivity_tf.reproduce.workspace import Workspace
-from sensitivity_tf.survey import jobs as jobs_lib
+from sensitivity_tf.survey import execution
 from sensitivity_tf.survey import tuner as tuner_lib
 
 
@@ -101,22 +100,25 @@ def reproduce(configs: Dict[str, object], root, data_dir: Optional[str] = None,
               progress: bool = True, log: Callable[[str], None] = print,
               on_experiment: Callable[[Dict], None] = lambda out: None,
               chief_timeout_secs: float = 300.0, worker_grace_secs: float = 30.0,
-              reassign_after_secs: float = tuner_lib.REASSIGN_AFTER_SECS) -> Dict:
+              reassign_after_secs: float = tuner_lib.REASSIGN_AFTER_SECS,
+              local_workers: int = 0) -> Dict:
   """Runs the experiments ``configs`` (name -> config, in order) into the workspace
-  ``root`` in this process's role; ``on_experiment`` gets each experiment's outcome as it
-  finishes. Returns dict(role, workspace (None on a worker), jobs_run (on a worker))."""
+  ``root`` in this process's role (a keras-tuner worker, or the executor of
+  `execution.open_executor`: one process, a chief, a chief with ``local_workers`` worker
+  processes); ``on_experiment`` gets each experiment's outcome as it finishes. Returns
+  dict(role, workspace (None on a worker), jobs_run (on a worker))."""
   preset = next(iter(configs.values())).preset
-  if tuner_lib.is_worker():
-    runner = jobs_lib.JobRunner(root, tuner_lib.tuner_id(), data_dir=data_dir or "")
-    ran = tuner_lib.work(runner, identity(configs), chief_timeout_secs=chief_timeout_secs)
+  if execution.is_worker():
+    ran = execution.work(root, identity(configs), data_dir or "", chief_timeout_secs)
     return dict(role="worker", workspace=None, jobs_run=ran)
-  chief = (tuner_lib.Chief(identity(configs), root, reassign_after_secs, worker_grace_secs,
-                           log=log) if tuner_lib.is_chief() else contextlib.nullcontext())
-  with chief as c:
-    ws = Workspace(root, preset, data_dir=data_dir, progress=progress, log=log, chief=c)
+  with execution.open_executor(root, identity(configs), local_workers, data_dir or "", log,
+                               reassign_after_secs, worker_grace_secs,
+                               chief_timeout_secs) as executor:
+    ws = Workspace(root, preset, data_dir=data_dir, progress=progress, log=log,
+                   executor=executor)
     for name, cfg in configs.items():
       on_experiment(run_experiment(name, cfg, ws))
-  return dict(role="chief" if c is not None else "single", workspace=ws, jobs_run=None)
+  return dict(role=executor.role, workspace=ws, jobs_run=None)
 
 
 def _format_extra(entry: dict) -> List[str]:

@@ -9,6 +9,9 @@ intervals, ROC-AUC, and the granulated Kendall coefficient Ψ.
 * `binomial_interval`: the Wilson score interval of a proportion.
 * `paired_ratio`: the ratio of the means of paired observations, with a bootstrap interval
   over the pairs (the density dip at the anchors, denser regions after training).
+* `mcnemar_exact`: the exact McNemar test of two classifiers judged on the same points: a
+  two-sided exact binomial test on the discordant points (those exactly one of the two gets
+  right), which under "equal accuracy" split 1/2 : 1/2.
 * `roc_auc`: the probability that a random positive scores above a random negative (ties
   count one half), i.e. the Mann-Whitney statistic.
 * `granulated_kendall` (Jiang et al. 2020, "Fantastic generalization measures and where to
@@ -120,6 +123,36 @@ def binomial_interval(successes: int, n: int) -> Estimate:
   center = (p + z * z / (2 * n)) / (1 + z * z / n)
   half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
   return Estimate(p, max(0.0, center - half), min(1.0, center + half), n)
+
+
+@dataclasses.dataclass(frozen=True)
+class McNemar:
+  """An exact McNemar test: ``only_a`` points only the first classifier gets right,
+  ``only_b`` only the second, of ``points`` shared points; ``p_value`` two-sided."""
+  only_a: int
+  only_b: int
+  points: int
+  p_value: float
+
+  @property
+  def discordant(self) -> int:
+    return self.only_a + self.only_b
+
+
+def mcnemar_exact(correct_a, correct_b) -> McNemar:
+  """The exact McNemar test of ``correct_a`` against ``correct_b`` (per-point correctness of
+  two classifiers on the same points, in the same order): with b = ``only_a`` and c =
+  ``only_b`` the discordant counts, p = min(1, 2 P[X <= min(b, c)]) for X ~ Binomial(b + c,
+  1/2), and p = 1 when no point is discordant (identical predictions carry no evidence of a
+  difference). ValueError if the two do not cover the same number of points."""
+  a = np.asarray(correct_a, bool).ravel()
+  b = np.asarray(correct_b, bool).ravel()
+  if a.shape != b.shape:
+    raise ValueError(f"McNemar needs the same points for both: {a.size} and {b.size} given")
+  only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+  m = only_a + only_b
+  p = 1.0 if m == 0 else min(1.0, 2.0 * float(scipy_stats.binom.cdf(min(only_a, only_b), m, 0.5)))
+  return McNemar(only_a, only_b, int(a.size), p)
 
 
 def roc_auc(scores, positive) -> float:

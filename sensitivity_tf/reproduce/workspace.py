@@ -15,11 +15,11 @@ Everything here is resumable and cached: a survey never redoes a row, a finished
 never retrained, a finished evaluation is reused, so running an experiment again only
 re-analyses the saved tables and redraws.
 
-Distributed (keras-tuner's chief/worker mode): a workspace given a `tuner.Chief` hands
-every trial and single network to the workers as a job (`survey.jobs`) and waits until it
-is done, instead of running it; the analysis then reads the same tables as a single-process
-run. Studies and networks are named by keys, so a growing study adds jobs, never shifts
-them.
+How jobs run is the executor's business (`survey.execution`): in this process, handed by a
+keras-tuner chief to workers elsewhere, or to local worker processes. A study runs through
+`execution.run_study`, exactly as ``bin/survey`` runs it, and a single network is one job;
+the analysis then reads the same tables whatever ran them. Studies and networks are named
+by keys, so a growing study adds jobs, never shifts them.
 """
 
 from __future__ import annotations
@@ -32,23 +32,30 @@ import pandas as pd
 from sensitivity_tf.metrics import evaluation
 from sensitivity_tf.store import run_dir as run_dir_lib
 from sensitivity_tf.survey import design as design_lib
-from sensitivity_tf.survey import driver
+from sensitivity_tf.survey import execution
 from sensitivity_tf.survey import jobs as jobs_lib
 from sensitivity_tf.survey import results as results_lib
 from sensitivity_tf.survey import study as study_lib
-from sensitivity_tf.survey import tuner as tuner_lib
 
 
 class Workspace:
+  """The reproduction's folders under ``root``; ``executor`` runs its jobs (default: this
+  process, `execution.InProcess`)."""
 
   def __init__(self, root, preset: str, data_dir: Optional[str] = None, progress: bool = True,
-               log: Callable[[str], None] = print, chief: Optional[tuner_lib.Chief] = None):
+               log: Callable[[str], None] = print, executor=None):
     self.root = pathlib.Path(root)
-    self.chief = chief
     self.preset = preset
     self.data_dir = data_dir or ""
     self.progress = progress
     self.log = log
+    self._executor = executor
+
+  @property
+  def executor(self):
+    if self._executor is None:
+      self._executor = execution.InProcess(self.root, self.data_dir)
+    return self._executor
 
   def path(self, *parts) -> pathlib.Path:
     p = self.root.joinpath(*parts)
@@ -60,48 +67,38 @@ class Workspace:
     return self.path("figures", experiment + (f"_{dataset}" if dataset else ""))
 
   # ------------------------------------------------------------------ surveys
-  def study(self, study) -> pd.DataFrame:
-    """Runs (or finishes) a study in this workspace; returns its rows (this study's trials
-    only)."""
+  def prepared(self, study) -> study_lib.Prepared:
+    """``study`` (a config or dict) with this workspace's data_dir, validated, its trials
+    built (`study.prepare`)."""
     s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
     s["data_dir"] = s.get("data_dir") or self.data_dir
-    s = study_lib.validate(s)
-    results_dir = self.study_dir(s)
-    folder = results_dir.relative_to(self.root).as_posix()
-    if self.chief is None:
-      summary = driver.run_survey(s, results_dir, progress=self.progress,
-                                  log=lambda m: self.log(m))
-      missing = summary["missing"]
-    else:
-      jobs = jobs_lib.study_jobs(folder, s)
-      driver.record_study(results_dir, s, len(jobs))
-      table = results_lib.table(results_dir)
-      keys = [j.spec["trial"]["key"] for j in jobs.values()]
-      meter = driver.Progress(keys, table.has, enabled=self.progress)
-      if self.progress:
-        self.log(f"{s['name']} on {s['dataset']}: {len(keys)} networks, "
-                 f"{meter.done_at_start} already done; handing the rest to the workers")
-      self.chief.run(list(jobs.values()), on_tick=meter.tick)
-      missing = len(keys) - meter.count()
-    if missing:
-      raise RuntimeError(f"study {s['name']} on {s['dataset']}: {missing} trials "
+    return study_lib.prepare(s)
+
+  def study(self, study) -> pd.DataFrame:
+    """Runs (or finishes) a study in this workspace (`execution.run_study`); returns its rows
+    (this study's trials only)."""
+    prepared = self.prepared(study)
+    summary = execution.run_study(self.executor, prepared, self.study_dir(prepared.config),
+                                  progress=self.progress, log=self.log)
+    if summary["missing"]:
+      s = prepared.config
+      raise RuntimeError(f"study {s['name']} on {s['dataset']}: {summary['missing']} trials "
                          "without a row")
-    return self.study_rows(s)
+    return self.study_rows(prepared)
 
   def study_dir(self, study) -> pathlib.Path:
     """``<dataset>/studies/<name>-<key>``: named by what defines the study (its size aside),
     so a study with a changed field runs beside the old one instead of being refused."""
-    s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
-    s["data_dir"] = s.get("data_dir") or self.data_dir
+    s = study.config if isinstance(study, study_lib.Prepared) else (
+        study.to_dict() if hasattr(study, "to_dict") else dict(study))
+    s = dict(s, data_dir=s.get("data_dir") or self.data_dir)
     return self.root / s["dataset"] / "studies" / f"{s['name']}-{study_lib.study_key(s)}"
 
   def study_rows(self, study) -> pd.DataFrame:
-    s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
-    s["data_dir"] = s.get("data_dir") or self.data_dir
-    settings = study_lib.evaluation_settings(s)
-    keys = {t.key for t in design_lib.build_trials(s, settings.settings_id)}
-    frame = results_lib.table(self.study_dir(s)).read()
-    return frame[frame.trial_key.isin(keys)].reset_index(drop=True)
+    """The rows of ``study``'s trials in its table (a study grown further has more)."""
+    prepared = study if isinstance(study, study_lib.Prepared) else self.prepared(study)
+    frame = results_lib.table(self.study_dir(prepared)).read()
+    return frame[frame.trial_key.isin(set(prepared.keys))].reset_index(drop=True)
 
   def grow_study(self, study, size_field: str, enough: Callable[[pd.DataFrame], bool],
                  maximum: int, step: int) -> pd.DataFrame:
@@ -121,10 +118,10 @@ class Workspace:
   def network(self, name: str, overrides: dict,
               settings: Optional[evaluation.EvaluationSettings] = None
               ) -> run_dir_lib.RunDirectory:
-    """Trains (or reuses) one network, evaluates it when ``settings`` are given (on a
-    worker, when this workspace has a chief; then it only reads the result)."""
+    """Trains (or reuses) one network, evaluates it when ``settings`` are given, as a job of
+    the executor."""
     cfg = jobs_lib.network_config(overrides, self.data_dir)
     folder = f"{cfg.dataset}/networks/{name}-{design_lib.training_key(cfg)}"
-    if self.chief is not None:
-      self.chief.run([jobs_lib.network_job(folder, overrides, settings, self.data_dir)])
+    self.executor.run([jobs_lib.network_job(folder, overrides, settings, self.data_dir)])
+    # Done by now (read back); trained here only if a worker ended it without its result.
     return jobs_lib.train_network(self.path(folder), cfg, settings)

@@ -66,11 +66,11 @@ def trial_job(folder: str, study: Dict[str, Any], trial: design_lib.Trial) -> Jo
                        trial=dataclasses.asdict(trial)))
 
 
-def study_jobs(folder: str, study: Dict[str, Any]) -> Dict[str, Job]:
-  """Every trial of ``study`` as a job, by key, in the study's order."""
-  settings = study_lib.evaluation_settings(study)
-  return {j.key: j for j in (trial_job(folder, study, t)
-                             for t in design_lib.build_trials(study, settings.settings_id))}
+def study_jobs(folder: str, study) -> Dict[str, Job]:
+  """Every trial of ``study`` (a `study.Prepared`, or a study to prepare) as a job, by key,
+  in the study's order."""
+  prepared = study_lib.prepare(study)
+  return {j.key: j for j in (trial_job(folder, prepared.config, t) for t in prepared.trials)}
 
 
 def network_config(overrides: Dict[str, Any], data_dir: str = "") -> train_config.TrainConfig:
@@ -157,9 +157,11 @@ class JobRunner:
     runner, trial = self._trial(job)
     runner.check_data(trial)
 
-  def run(self, job: Job) -> None:
+  def run(self, job: Job) -> Optional[Dict[str, Any]]:
+    """Runs ``job``; returns its row (a trial) or None (a single network)."""
     spec = job.spec
     folder = self.root / spec["folder"]
+    row = None
     if job.kind == TRIAL:
       runner, trial = self._trial(job)
       row = runner.run(trial)
@@ -171,3 +173,4 @@ class JobRunner:
     else:
       raise ValueError(f"job {job.key}: unknown kind {job.kind!r}")
     self.jobs_run += 1
+    return row

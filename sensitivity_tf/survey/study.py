@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
 import ml_collections
 
@@ -55,9 +55,30 @@ def evaluation_settings(study: Dict[str, Any]) -> evaluation.EvaluationSettings:
     raise train_config.ConfigError(f"evaluation settings: {e}") from None
 
 
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+  """A validated study with its trials, built once: what running, counting and reading a
+  study's rows all start from (`prepare`)."""
+  config: Dict[str, Any]                      # the study as a plain, validated dict
+  settings: evaluation.EvaluationSettings
+  trials: Tuple[design_lib.Trial, ...]        # in the study's order
+
+  @property
+  def keys(self) -> List[str]:
+    return [t.key for t in self.trials]
+
+
 def validate(study) -> Dict[str, Any]:
   """Checks a study (ConfigDict or dict) and returns it as a plain dict; ConfigError (one
   line) on the first problem. Every trial's training config is validated too."""
+  return prepare(study).config
+
+
+def prepare(study) -> Prepared:
+  """`validate`s a study (ConfigDict, dict or `Prepared`, returned as it is) and builds its
+  trials, once."""
+  if isinstance(study, Prepared):
+    return study
   s = study.to_dict() if isinstance(study, ml_collections.ConfigDict) else dict(study)
 
   def check(ok, name, allowed):
@@ -97,9 +118,10 @@ def validate(study) -> Dict[str, Any]:
     check(isinstance(s.get("seeds_per_cell"), int) and s["seeds_per_cell"] >= 1,
           "seeds_per_cell", "an integer >= 1")
   settings = evaluation_settings(s)
-  for trial in design_lib.build_trials(s, settings.settings_id):
+  trials = tuple(design_lib.build_trials(s, settings.settings_id))
+  for trial in trials:  # each trial's training config built, so validated, once here
     train_config.TrainConfig.from_mapping(trial.config)
-  return s
+  return Prepared(s, settings, trials)
 
 
 def describe(study: Dict[str, Any]) -> Dict[str, Any]:

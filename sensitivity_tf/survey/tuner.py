@@ -6,8 +6,8 @@ Distributed mode is keras-tuner's: set ``KERASTUNER_TUNER_ID`` (``chief`` for th
 ``KERASTUNER_ORACLE_PORT`` for every process, and give them the same results directory on
 shared storage. The chief runs `JobOracle` behind keras-tuner's gRPC service (`Chief`) for
 the whole command, a whole survey or a whole reproduction, not one server per study;
-workers (`work`) ask it for jobs until it says stop; a single process (`run_locally`) asks a
-local `JobOracle` the same way.
+workers (`work`) ask it for jobs until it says stop. (A single process runs its jobs itself,
+without an oracle: `execution.InProcess`; local worker processes are `local_workers`.)
 
 How the usual distributed faults are handled:
 
@@ -356,16 +356,6 @@ def _job_loop(oracle, runner: jobs_lib.JobRunner, tuner: str, own_identity: str,
     ran += 1
 
 
-def run_locally(jobs: List[jobs_lib.Job], runner: jobs_lib.JobRunner,
-                identity_text: str) -> int:
-  """Runs every job not done yet in this process, through a local `JobOracle`."""
-  oracle = JobOracle(identity_text, lambda j: jobs_lib.is_done(runner.root, j))
-  oracle.submit(jobs)
-  oracle.finish()
-  return _job_loop(oracle, runner, tuner_id(), identity_text, poll_secs=0.0,
-                   heartbeat_secs=3600.0)
-
-
 def work(runner: jobs_lib.JobRunner, identity_text: str, chief_timeout_secs: float = 300.0,
          poll_secs: float = 1.0, heartbeat_secs: float = HEARTBEAT_SECS) -> int:
   """A worker: checks that the chief runs what this process would, then runs the jobs it
@@ -382,8 +372,11 @@ class Chief:
   done), then leaving the block tells the workers to stop and closes the server."""
 
   def __init__(self, identity_text: str, root, reassign_after_secs: float = REASSIGN_AFTER_SECS,
-               worker_grace_secs: float = 30.0, log: Callable[[str], None] = print):
+               worker_grace_secs: float = 30.0, log: Callable[[str], None] = print,
+               address: Optional[str] = None):
     self.root = pathlib.Path(root)
+    self.address = address or chief_address()  # "host:0": a free port, then `self.port`
+    self.port: Optional[int] = None
     self.worker_grace_secs = worker_grace_secs
     self.log = log
     self.oracle = JobOracle(identity_text, lambda j: jobs_lib.is_done(self.root, j),
@@ -401,13 +394,14 @@ class Chief:
     protos.get_service_grpc().add_OracleServicer_to_server(
         oracle_chief.OracleServicer(self.oracle), self.server)
     try:
-      bound = self.server.add_insecure_port(chief_address())
+      bound = self.server.add_insecure_port(self.address)
     except RuntimeError:
       bound = 0
     if bound == 0:
       raise ChiefUnreachableError(
-          f"the chief cannot listen on {chief_address()} (port in use, or not this "
+          f"the chief cannot listen on {self.address} (port in use, or not this "
           "machine's address); choose another KERASTUNER_ORACLE_PORT")
+    self.port = bound
     self.server.start()
     return self
 
