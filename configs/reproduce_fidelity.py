@@ -11,16 +11,15 @@ Trains:    per setting (inputs raw or standardized per pixel x the preset's trai
            and 10x (snapshot_steps). raw_full (size alone) is one more setting:
            --config.settings=raw_subset,standardized_subset,raw_full,standardized_full (the
            others are then read from cache).
-Runtime:   small, estimated from a short timing on this project's 2-core machine (2026-12-04,
-           shared with four other processes, load average ~6): 784-512x2 9-18 ms per step
-           (80,000 steps: 12-24 min), 784-128x3 3-6 ms per step (60,000 steps: 3-6 min),
-           one snapshot's trajectory evaluation 13 s (plus a cheaper one per raw pixel when
-           standardized), one network's 12 region slices at 200x200 ~55 s (the initial
-           network's once per run): about 21-36 min per setting, so 65-110 min for the three
-           settings (the low end on an idle machine), +21-36 min for raw_full. Not run yet.
+Runtime:   small, measured on this project's 2-core machine (2026-12-04, MNIST from a local
+           copy, the machine shared with other test processes, load average 2-5): raw_subset and
+           standardized_subset together 22.3 min, standardized_full 13.0 min (80,000 steps of
+           784-512x2 at 5-7 ms per step, 60,000 of 784-128x3, snapshots evaluated at 1x, 2x, 5x,
+           10x). raw_full was not run.
 Result:    figures/fidelity_<dataset>.png|pdf and tables/<dataset>/fidelity.csv (one row per
            setting x checkpoint: every feature of Figures 2 and 3, with ‖J‖ also per raw pixel,
-           and whether it matches the paper); no claim is judged. Not run yet.
+           and whether it matches the paper); no claim is judged. Committed: docs/fidelity/;
+           what it shows: docs/results.md ("The fidelity study").
 Resumable: the same command resumes the long runs from their checkpoints and evaluates only
            the snapshots not yet measured.
 Quick:     bin/reproduce --experiment=fidelity --preset=tiny   (about a minute; for tests: two
