@@ -140,11 +140,14 @@ class Cifar10ImageTreeTest(tf.test.TestCase):
 
   def test_cached_decoding_is_reused(self):
     cifar10_raw()
-    cached = list(readers.cache_dir().glob("image_tree_*.npz"))
-    self.assertLen(cached, 1)
+    # Other tests of the session may have cached trees of their own: what matters is that
+    # loading the archive again decodes nothing and writes no new cache file.
+    cached = set(readers.cache_dir().glob("image_tree_*.npz"))
+    self.assertNotEmpty(cached)
     start = time.time()
     (x, _), _, _ = sources.load_raw("cifar10", data_dir=str(CIFAR10_ARCHIVE))
     self.assertLess(time.time() - start, 8.0)  # decoding all JPEGs takes ~11-25 s
+    self.assertEqual(set(readers.cache_dir().glob("image_tree_*.npz")), cached)
     np.testing.assert_array_equal(x[:5], cifar10_raw()[0][0][:5])
 
 
