@@ -59,7 +59,7 @@ def _batteries(ws, study, rows: pd.DataFrame, settings, population: str) -> pd.D
 
 
 def _fair(rows: pd.DataFrame, dataset: str) -> pd.DataFrame:
-  conv = growth.converged(rows, dataset)
+  conv = growth.converged(rows)
   fair = conv.groupby("pair_id").pair_id.transform("size") == 2
   return conv[fair].reset_index(drop=True)
 
