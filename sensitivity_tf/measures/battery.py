@@ -72,11 +72,8 @@ class BatterySettings:
             "an integer >= 0")
     check(self.magnitude_eps > 0, "magnitude_eps", "a number > 0")
     check(self.scale_start > 0, "scale_start", "a number > 0")
-    from sensitivity_tf.metrics import transitions
-    try:
-      transitions.check_sampling(self.num_samples, self.bins)
-    except ValueError as e:
-      raise train_config.ConfigError(str(e)) from None
+    from sensitivity_tf.metrics import evaluation
+    evaluation.check_sampling(self.num_samples, self.bins)
     return self
 
   @property

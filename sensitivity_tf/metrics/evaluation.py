@@ -62,6 +62,15 @@ TRAJECTORY_TRANSITIONS = run_dir_lib.TRAJECTORY_TRANSITIONS
 SUMMARY = run_dir_lib.SUMMARY
 
 
+def check_sampling(num_samples: int, bins: int) -> None:
+  """`transitions.check_sampling` as a settings error (ConfigError, one line), for every
+  settings type that samples loops (evaluation, the measure battery)."""
+  try:
+    transitions.check_sampling(num_samples, bins)
+  except ValueError as e:
+    raise train_config.ConfigError(str(e)) from None
+
+
 def _setting(default, help_text: str):
   return dataclasses.field(default=default, metadata={"help": help_text})
 
@@ -109,10 +118,7 @@ class EvaluationSettings:
     check(self.jacobian_batch_size >= 0, "jacobian_batch_size", "0 (automatic) or more")
     check(self.ellipse_jacobian_samples >= 6 and self.ellipse_jacobian_samples % 6 == 0,
           "ellipse_jacobian_samples", "a positive multiple of 6")
-    try:
-      transitions.check_sampling(self.num_samples, self.bins)
-    except ValueError as e:
-      raise train_config.ConfigError(str(e)) from None
+    check_sampling(self.num_samples, self.bins)
     return self
 
   @property
