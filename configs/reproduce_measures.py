@@ -51,4 +51,10 @@ def get_config(preset="small"):
       factors="random_labels" if preset == "tiny" else ",".join(common.design_lib.FACTORS),
       pair_growth=common.SIZES[preset]["pair_growth"], battery=BATTERY[preset])
   cfg.grid_datasets = cfg.datasets[:1]  # the grid runs on the first dataset only
+  # The battery reads every network's saved weights, so its studies keep whole run
+  # directories at every preset (the paper preset's surveys keep only tables elsewhere; `keep`
+  # is not part of a study's identity, so networks the correlation experiment trained there
+  # have no weights: the battery refuses each such run with a one-line error).
+  for study in [cfg.survey, cfg.grid, *cfg.pairs.values()]:
+    study.keep = "all"
   return cfg

@@ -70,6 +70,17 @@ class ConfigsTest(parameterized.TestCase, tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "no-such-mode"):
       module.get_config("no-such-mode")
 
+  def test_the_measures_experiment_refuses_studies_that_keep_no_weights(self):
+    module = config_files.load_config_module(str(REPO / "configs" / "reproduce_measures.py"))
+    for preset in ("tiny", "small", "paper"):  # every preset keeps the weights it reads
+      cfg = module.get_config(preset)
+      self.assertEqual({s.keep for s in [cfg.survey, cfg.grid, *cfg.pairs.values()]}, {"all"})
+    cfg = module.get_config("small")
+    cfg.grid.keep = "tables"
+    with self.assertRaisesRegex(train_config.ConfigError,
+                                r"^grid.keep='tables' is invalid .*allowed: 'all'"):
+      reproduction.validate_config(cfg)
+
   def test_every_network_of_the_small_preset_trains_past_the_first_fit(self):
     for name in ("capacity", "correlation", "factors", "points", "regions", "trajectories"):
       cfg = config_files.experiment_config(name, "small")

@@ -223,6 +223,20 @@ class RunDirectoryTest(tf.test.TestCase):
         self.assertAllEqual(x, y)
       self.assertEqual([r.step for r in run.history()], [10, 20, 30, 40, 50, 60])
 
+  def test_a_run_whose_model_a_tables_only_study_deleted_says_so(self):
+    # keep="tables" deletes model.keras once the row is written: such a run finished, and
+    # must not be told to resume training (what it said before).
+    ds = tiny_dataset(image_shape=(28, 28, 1), n_train=64)
+    with tempfile.TemporaryDirectory() as d:
+      train_run.train(tiny_config(max_steps=20, eval_every=10), d, dataset=ds,
+                      log=lambda *_: None)
+      run = run_dir.RunDirectory(d)
+      run.check_finished()
+      run.file(run_dir.MODEL).unlink()
+      with self.assertRaisesRegex(run_dir.RunDirError,
+                                  r"finished, but its model is not kept .*keep='all'"):
+        run.check_finished()
+
   def test_snapshots_are_the_weights_of_shorter_runs_and_survive_a_crash(self):
     ds = tiny_dataset()
     cfg = tiny_config(max_steps=60, eval_every=20, snapshot_steps="15,40,60")

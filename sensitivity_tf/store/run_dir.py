@@ -85,6 +85,10 @@ class RunDirectory:
     if not self.exists():
       raise RunDirError(f"{self.path}: not a run directory (no {CONFIG}); "
                         "expected the --output_dir of bin/train")
+    if self.file(METRICS).is_file() and not self.file(MODEL).is_file():
+      raise RunDirError(f"{self.path}: finished, but its model is not kept (a study with "
+                        "keep='tables' deletes it once its row is written); rerun the study "
+                        "with keep='all' to keep it")
     if not self.is_finished():
       raise RunDirError(f"{self.path}: training has not finished (no {METRICS} or {MODEL}); "
                         "rerun the same bin/train command to resume it")

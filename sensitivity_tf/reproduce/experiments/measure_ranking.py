@@ -110,6 +110,20 @@ def scores(frame: pd.DataFrame, kind: str, dataset: str, grid_factors, num_boots
   return out
 
 
+def validate(cfg) -> None:
+  """One-line ConfigError, before any training, for a study whose networks would not keep
+  the weights the battery reads (``keep="tables"`` deletes them once a row is written)."""
+  from sensitivity_tf.train import train_config
+  studies = dict(survey=cfg.survey, grid=cfg.grid,
+                 **{f"pairs.{f}": cfg.pairs[f] for f in factors_lib.chosen(cfg)}
+                 if cfg.factors else {})
+  for where, study in studies.items():
+    if study.get("keep") != "all":
+      raise train_config.ConfigError(
+          f"{where}.keep={study.get('keep')!r} is invalid for the measures experiment; "
+          "allowed: 'all' (the battery reads each network's saved initial and final weights)")
+
+
 def run(cfg, ws):
   settings = battery.BatterySettings(**cfg.battery.to_dict()).validate()
   chosen = factors_lib.chosen(cfg) if cfg.factors else []
