@@ -105,6 +105,17 @@ class ExecutorChoiceTest(tf.test.TestCase):
         with execution.open_executor("/tmp/unused", "identity", 2):
           pass
 
+  def test_the_default_count_follows_the_preset_the_cores_and_the_role(self):
+    default = execution.default_local_workers
+    self.assertEqual([default("small", cores=c) for c in (1, 2, 4, 64)],
+                     [0, 2, 4, execution.MAX_DEFAULT_LOCAL_WORKERS])
+    self.assertEqual(default("paper", cores=2), 2)
+    self.assertEqual(default("tiny", cores=8), 0)  # start-up dominates tiny networks
+    for role in ("chief", "worker0"):  # a distributed run's workers are started by hand
+      with mock.patch.dict(os.environ, KERASTUNER_TUNER_ID=role,
+                           KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT="1"):
+        self.assertEqual(default("small", cores=8), 0)
+
   def test_dead_workers_are_restarted_a_failing_one_stops_the_command(self):
     class Ended:
       def __init__(self, code):

@@ -28,8 +28,9 @@ data (found before any training); 130 after Ctrl-C (the same command resumes).
 
 Every core: --local_workers=N runs the trials in N worker processes on this machine
 (keras-tuner's chief/worker mode on loopback, the cores divided between them; a worker that
-dies is started again; killing the whole command loses nothing: run it again). Default 0:
-one process. See docs/surveys.md.
+dies is started again; killing the whole command loses nothing: run it again). Default: one
+per core (at most 8) at the small and paper presets, 0 (this process) at tiny and in a
+keras-tuner chief or worker. See docs/surveys.md.
 
 Distributed (keras-tuner's chief/worker mode): start the same command once with
 KERASTUNER_TUNER_ID=chief and once per worker with KERASTUNER_TUNER_ID=worker0, worker1, ...,
@@ -96,7 +97,8 @@ def main(argv: list) -> None:
       study, results_dir, progress=FLAGS.progress, retry_failed=FLAGS.retry_failed,
       worker_grace_secs=FLAGS.worker_grace_secs, chief_timeout_secs=FLAGS.chief_timeout_secs,
       reassign_after_secs=FLAGS.reassign_after_secs, log=lambda m: print(m, file=sys.stderr),
-      local_workers=FLAGS.local_workers)
+      local_workers=(execution.default_local_workers(study["preset"])
+                     if FLAGS.local_workers is None else FLAGS.local_workers))
   print(f"{driver.role_text(summary)}: {driver.summary_text(summary)}")
   failure = driver.failure_message(summary)
   if failure:
