@@ -44,7 +44,8 @@ BATTERY = {
 def get_config(preset="small"):
   preset = common.preset_name(preset)
   # The same studies as correlation's (survey, grid) and factors' (pairs); `factors` names
-  # the factor studies whose fair pairs are scored (all four; tiny: random labels only).
+  # the factor studies whose fair pairs are scored (all four; tiny: random labels only;
+  # --config.factors= (empty) scores the random surveys and the grid alone).
   cfg = common.survey_experiment(
       "measures", preset, with_cifar=True, grid=common.grid_study(preset),
       pairs={f: common.pairs_study(f, preset) for f in common.design_lib.FACTORS},

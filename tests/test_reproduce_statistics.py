@@ -16,6 +16,7 @@ from sensitivity_tf.commands import config_files
 from sensitivity_tf.train import train_config
 from sensitivity_tf.reproduce import claims
 from sensitivity_tf.reproduce import statistics
+from sensitivity_tf.reproduce import reproduction
 from sensitivity_tf.reproduce.experiments import capacity
 from sensitivity_tf.reproduce.experiments import correlation
 from sensitivity_tf.reproduce.experiments import factors
@@ -337,6 +338,14 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
                                   f"factors={value!r} is invalid; allowed: distinct factors "
                                   "separated by commas, from augmentation, full_batch"):
         factors.chosen(cfg)
+    # the measures experiment may read no factor study: an empty value names none there only
+    measures_cfg = config_files.experiment_config("measures", "small")
+    measures_cfg.factors = ""
+    self.assertEqual(factors.chosen(measures_cfg, allow_none=True), [])
+    reproduction.validate_config(measures_cfg)
+    cfg.factors = ""
+    with self.assertRaisesRegex(train_config.ConfigError, "factors='' is invalid"):
+      reproduction.validate_config(cfg)
 
   def trajectory_tables(self, random_norm, anchor_norm, different_extra, different_density=300.0,
                         anchor_factor=0.4, bins=24):

@@ -57,8 +57,8 @@ def validate_config(cfg) -> None:
   surveys = [cfg[k] for k in ("survey", "grid") if k in cfg]
   if "pairs" in cfg:
     from sensitivity_tf.reproduce.experiments import factors
-    factors.chosen(cfg)
-    surveys += list(cfg.pairs.values())
+    surveys += [cfg.pairs[f] for f in factors.chosen(cfg,
+                                                     allow_none=cfg.experiment != "factors")]
   for survey in surveys:  # each on every dataset the experiment runs
     for d in cfg.datasets:
       study_lib.validate(growth.on_dataset(survey, d))

@@ -313,10 +313,13 @@ def analyze_dataset(dataset, by_factor, needed=0):
   return results
 
 
-def chosen(cfg) -> list:
+def chosen(cfg, allow_none: bool = False) -> list:
   """The factors ``cfg.factors`` names (comma-separated, in that order), each one of
-  ``cfg.pairs``; a one-line ConfigError otherwise."""
+  ``cfg.pairs``; with ``allow_none`` (an experiment that only reads factor studies, such as
+  measures), an empty value names none; a one-line ConfigError otherwise."""
   value = str(cfg.get("factors", ",".join(cfg.pairs)))
+  if allow_none and not value.strip():
+    return []
   names = [f.strip() for f in value.split(",")]
   if any(f not in cfg.pairs for f in names) or len(set(names)) != len(names):
     raise train_config.ConfigError(

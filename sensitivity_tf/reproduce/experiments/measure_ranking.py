@@ -115,8 +115,8 @@ def validate(cfg) -> None:
   the weights the battery reads (``keep="tables"`` deletes them once a row is written)."""
   from sensitivity_tf.train import train_config
   studies = dict(survey=cfg.survey, grid=cfg.grid,
-                 **{f"pairs.{f}": cfg.pairs[f] for f in factors_lib.chosen(cfg)}
-                 if cfg.factors else {})
+                 **{f"pairs.{f}": cfg.pairs[f]
+                    for f in factors_lib.chosen(cfg, allow_none=True)})
   for where, study in studies.items():
     if study.get("keep") != "all":
       raise train_config.ConfigError(
@@ -126,7 +126,7 @@ def validate(cfg) -> None:
 
 def run(cfg, ws):
   settings = battery.BatterySettings(**cfg.battery.to_dict()).validate()
-  chosen = factors_lib.chosen(cfg) if cfg.factors else []
+  chosen = factors_lib.chosen(cfg, allow_none=True)
   pair_cfg = types.SimpleNamespace(growth=cfg.pair_growth, pairs=cfg.pairs)
   grid_factors = list(cfg.grid.grid.keys())
   populations = []  # (dataset, kind, study, rows to measure)
