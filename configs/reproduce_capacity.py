@@ -5,7 +5,8 @@ Trains:    the `default` random survey per dataset (configs/survey_default.py; s
            Fashion-MNIST, MNIST and CIFAR-10, the paper's Figure 1 dataset; 40
            networks, grown by 40 up to 120 until 30 reached 100% training accuracy, each a
            budget of 3,000 optimizer steps on 1,000 examples, CIFAR-10 500). CIFAR-10's survey
-           is the correlation experiment's (120 networks, 50.3 min on 2026-11-30).
+           is the correlation experiment's (120 networks, 50.3 min on 2026-11-30; 39 min wall
+           with the default 2 local workers on 2026-12-04: C1 holds, C2 holds borderline).
 Runtime:   small, measured on this project's 2-core machine (2026-11-30): Fashion-MNIST 120
            networks, 51 min of network time; MNIST 80 networks, 29.7 min. Redrawing: seconds.
 Result:    figures/capacity_<dataset>.png|pdf and the claims C1 and C2 in claims.md /

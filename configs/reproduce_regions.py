@@ -8,8 +8,10 @@ Trains:    one ReLU network per dataset (small: 784-128x3-10 on 2,000 examples s
            short of 100%. Then
            `num_slices` 2-D slices through three training points, `resolution`^2 last-layer
            codes each, before and after training.
-Runtime:   small, measured on this project's 2-core machine (2026-11-30): 2.4 min from
-           scratch for Fashion-MNIST and MNIST; a second seed 1.7 min.
+Runtime:   small, measured on this project's 2-core machine (2026-12-04, standardized
+           inputs): 1.9 min from scratch for Fashion-MNIST and MNIST; a second seed 1.7 min.
+           Result of that run: C5 does not hold on either (regions sparser after training);
+           docs/figures-2026-12-04/.
 Result:    figures/regions_<dataset>.png|pdf and the claims C5 in claims.md / claims.json under
            results/reproduce/<preset>/; the small preset's committed results are in
            docs/figures/ (claims report: docs/figures/claims.md; commentary, with what

@@ -6,8 +6,11 @@ Trains:    one ReLU network per dataset (the values below: small, 784-512x2-10 o
            epochs at batch 128); no verdict if it ends
            short of 100% training accuracy. Then 16 ellipses of each kind (random,
            different-class, same-class), 3,072 samples per loop in 64 bins.
-Runtime:   small, measured on this project's 2-core machine (2026-11-30, data from local
-           copies): 2.2 min from scratch for Fashion-MNIST and MNIST.
+Runtime:   small, measured on this project's 2-core machine (data from local copies): 2.1 min
+           from scratch for Fashion-MNIST and MNIST with standardized inputs (2026-12-04;
+           raw inputs 1.4 min that day). Result of that run: C3 holds on both, C4 does not
+           (no density dip at the anchors; same class the lowest density, as in the paper);
+           docs/figures-2026-12-04/.
 Result:    figures/trajectories_<dataset>.png|pdf and the claims C3 and C4 in claims.md /
            claims.json under results/reproduce/<preset>/; the small preset's committed results
            are in docs/figures/ (claims report: docs/figures/claims.md; commentary, with what
