@@ -58,14 +58,17 @@ PRESET = {
 def get_config(preset="small"):
   preset = common.preset_name(preset)
   p = PRESET[preset]
-  # The networks are the trajectories and regions experiments' own (their configs).
+  # The networks are the trajectories and regions experiments' own (their configs), with the
+  # units each setting names: the study reports ‖J‖ per model-input unit and, for
+  # standardized inputs, per raw pixel as well (those configs' adopted jacobian_wrt is undone).
   trajectories = config_files.experiment_config("trajectories", preset)
   regions = config_files.experiment_config("regions", preset)
   cfg = common.experiment(
       "fidelity", preset, settings=p["settings"], setting_values=SETTINGS,
       checkpoints=list(p["checkpoints"]),
       trajectories=dict(network=trajectories.network.to_dict(),
-                        evaluation=dict(trajectories.evaluation.to_dict(), **p["evaluation"])),
+                        evaluation=dict(trajectories.evaluation.to_dict(), **p["evaluation"],
+                                        jacobian_wrt="model_input")),
       regions=dict(network=regions.network.to_dict(), num_slices=regions.num_slices,
                    resolution=regions.resolution))
   cfg.datasets = list(p["datasets"])
