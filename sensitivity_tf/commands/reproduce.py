@@ -140,8 +140,7 @@ def main(argv: list) -> None:
       log=lambda m: print(m, file=sys.stderr), on_experiment=report,
       chief_timeout_secs=FLAGS.chief_timeout_secs, worker_grace_secs=FLAGS.worker_grace_secs,
       reassign_after_secs=FLAGS.reassign_after_secs,
-      local_workers=(execution.default_local_workers(preset) if FLAGS.local_workers is None
-                     else FLAGS.local_workers))
+      local_workers=execution.local_workers_count(FLAGS.local_workers, preset))
   if done["role"] == "worker":
     print(f"worker: ran {done['jobs_run']} jobs; the chief analyses and draws")
     return

@@ -97,8 +97,7 @@ def main(argv: list) -> None:
       study, results_dir, progress=FLAGS.progress, retry_failed=FLAGS.retry_failed,
       worker_grace_secs=FLAGS.worker_grace_secs, chief_timeout_secs=FLAGS.chief_timeout_secs,
       reassign_after_secs=FLAGS.reassign_after_secs, log=lambda m: print(m, file=sys.stderr),
-      local_workers=(execution.default_local_workers(study["preset"])
-                     if FLAGS.local_workers is None else FLAGS.local_workers))
+      local_workers=execution.local_workers_count(FLAGS.local_workers, study["preset"]))
   print(f"{driver.role_text(summary)}: {driver.summary_text(summary)}")
   failure = driver.failure_message(summary)
   if failure:

@@ -116,6 +116,11 @@ def define_flags(unit: str, done: str, chief_waits_for: str) -> None:
 MAX_DEFAULT_LOCAL_WORKERS = 8
 
 
+def local_workers_count(flag: Optional[int], preset: str) -> int:
+  """What ``--local_workers`` asks for: ``flag`` when given, else `default_local_workers`."""
+  return default_local_workers(preset) if flag is None else flag
+
+
 def default_local_workers(preset: str, cores: Optional[int] = None) -> int:
   """``--local_workers`` when not given: one worker per core (at most
   `MAX_DEFAULT_LOCAL_WORKERS`) at the small and paper presets on a machine with 2 or more
