@@ -5,8 +5,7 @@ Command:   bin/reproduce --experiment=regions --preset=small [--data_dir=DATA_DI
            bin/reproduce --config=configs/reproduce_regions.py --preset=small --config.seed=1
 Trains:    one ReLU network per dataset (small: 784-128x3-10 on 2,000 examples standardized
            per pixel, a budget of 6,000 steps, 384 epochs at batch 128); no verdict if it ends
-           short of 100%. Then
-           `num_slices` 2-D slices through three training points, `resolution`^2 last-layer
+           short of 100%. Then `num_slices` 2-D slices through three training points, `resolution`^2 last-layer
            codes each, before and after training.
 Runtime:   small, measured on this project's 2-core machine (2026-12-04, standardized
            inputs): 1.9 min from scratch for Fashion-MNIST and MNIST; a second seed 1.7 min.

@@ -3,8 +3,7 @@
 Command:   bin/reproduce --experiment=trajectories --preset=small [--data_dir=DATA_DIR]
 Trains:    one ReLU network per dataset (the values below: small, 784-512x2-10 on 5,000
            examples standardized per pixel, ‖J‖ per raw pixel; a budget of 8,000 steps, 205
-           epochs at batch 128); no verdict if it ends
-           short of 100% training accuracy. Then 16 ellipses of each kind (random,
+           epochs at batch 128); no verdict if it ends short of 100% training accuracy. Then 16 ellipses of each kind (random,
            different-class, same-class), 3,072 samples per loop in 64 bins.
 Runtime:   small, measured on this project's 2-core machine (data from local copies): 2.1 min
            from scratch for Fashion-MNIST and MNIST with standardized inputs (2026-12-04;

@@ -33,8 +33,8 @@ HParams experiment (one run per network).
 
 Every core: --local_workers=N runs every trial and single network in N worker processes on
 this machine (as bin/survey; see docs/surveys.md). Default: one per core (at most 8) at the
-small and paper presets (2 workers ran 1.18x the networks per hour of one process on a 2-core
-machine), 0 (this process) at tiny and in a keras-tuner chief or worker.
+small and paper presets (chosen by benchmarks/local_workers.py; docs/performance.md), 0 (this
+process) at tiny and in a keras-tuner chief or worker.
 
 Distributed (keras-tuner's chief/worker mode, as bin/survey): the same command once with
 KERASTUNER_TUNER_ID=chief and once per worker (worker0, worker1, ...), all with

@@ -106,13 +106,9 @@ def define_flags(unit: str, done: str, chief_waits_for: str) -> None:
                      "this long (presumed lost).")
 
 
-# Measured by benchmarks/local_workers.py on this project's 2-core machine (2026-12-04,
-# otherwise idle, 3 repeats of 12 small-preset Fashion-MNIST networks): 2 local workers ran
-# 200 networks/hour against 169 in one process (median wall 216 s against 256 s, 1.18x); the
-# tiny preset's 4 networks took 63 s with 2 workers against 35 s in one process (start-up
-# dominates). More than 2 workers was not measured; the cap of 8 bounds the memory of a
-# default run on a large machine: each worker is a TensorFlow process of its own (1.3 GB
-# resident each, the chief 0.9 GB, during the small preset's Fashion-MNIST survey here).
+# Chosen from benchmarks/local_workers.py (its figures, the tiny preset's start-up cost and the
+# memory per worker: docs/performance.md). More workers than cores were not measured; the cap
+# bounds the memory of a default run on a large machine, one TensorFlow process per worker.
 MAX_DEFAULT_LOCAL_WORKERS = 8
 
 
