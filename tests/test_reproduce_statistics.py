@@ -467,10 +467,42 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
     verdict, reference = rows
     self.assertEqual(verdict.dataset, "mnist")
     self.assertEqual(verdict.values["factors"], ["augmentation", "full_batch", "nonlinearity"])
-    self.assertEqual((verdict.verdict, verdict.old_verdict), (claims.FAILS, claims.HOLDS))
+    self.assertEqual((verdict.verdict, verdict.old_verdict), (claims.FAILS, claims.FAILS))
+    self.assertEqual(verdict.values["verdict_before_issue_20"], claims.HOLDS)
     self.assertEqual(reference.dataset, "mnist (random-label pairs included)")
     self.assertEqual(reference.verdict, claims.HOLDS)
     self.assertIn("agree by construction", reference.statistic)
+
+
+  def test_c13_verdict_rests_on_pairs_whose_gap_difference_is_significant(self):
+    # 24 fair non-random-label pairs agree in sign, but only within test-set noise; the 12
+    # with a significant gap difference disagree: the noise carried the old rule.
+    def c13(agreeing_noise, disagreeing_significant):
+      agree = self.pairs(24, 1.0, seed=1)
+      agree["gap_p_value"] = 0.5 if agreeing_noise else 0.001
+      disagree = self.pairs(12, 1.0, seed=2)
+      disagree["jacobian_test_mean_bad"] = disagree.jacobian_test_mean_good * 0.5
+      disagree["gap_p_value"] = 0.001 if disagreeing_significant else 0.5
+      both = pd.concat([agree, disagree], ignore_index=True)
+      by_factor = {"nonlinearity": both, "random_labels": self.pairs(30, 1.0, seed=3)}
+      return next(r for r in factors.analyze_dataset("mnist", by_factor, needed=20)
+                  if r.claim == "C13" and r.dataset == "mnist")
+    noisy = c13(True, True)
+    self.assertEqual((noisy.verdict, noisy.old_verdict), (claims.FAILS, claims.HOLDS))
+    self.assertEqual((noisy.n, noisy.values["n"], noisy.values["value"]), (36, 12, 0.0))
+    self.assertIn("among the 12 whose gap difference is significant (exact McNemar, "
+                  "p < 0.05)", noisy.statistic)
+    self.assertEqual(noisy.values["all_fair"]["n"], 36)
+    # The same pairs with the agreeing ones significant and the others noise: it holds.
+    real = c13(False, False)
+    self.assertEqual((real.verdict, real.values["n"], real.values["value"]),
+                     (claims.HOLDS, 24, 1.0))
+    # No pair testable (tables from before the tests): nothing significant, no holds.
+    untested = self.pairs(30, 1.0).drop(columns="gap_p_value")
+    row = next(r for r in factors.analyze_dataset("mnist", {"nonlinearity": untested})
+               if r.claim == "C13" and r.dataset == "mnist")
+    self.assertEqual((row.verdict, row.old_verdict, row.values["n"]),
+                     (claims.FAILS, claims.HOLDS, 0))
 
 
 class BorderlineTest(tf.test.TestCase):

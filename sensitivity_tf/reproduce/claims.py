@@ -15,9 +15,10 @@ report): nothing is hard-coded. The three verdicts:
 Rules changed by issue 9 (committed before the runs they judge): C7 must now be able to
 fail (transitions must correlate positively somewhere); C8-C11 and C13 rest on fair pairs
 (both partners at 100% training accuracy) and leave ties out instead of counting them
-against. Issue 21 (committed before its rerun): a gap difference counts for C9-C11 only
-where it is more than test-set noise, i.e. the gap's share is taken among the fair pairs whose
-exact McNemar test on the shared test points gives p < 0.05 (`factors.ALPHA`). `OLD_RULES`
+against. Issue 21 (committed before its rerun): a gap difference counts for C9-C11 and C13
+only where it is more than test-set noise, i.e. the gap's share (C13: the same-sign share)
+is taken among the fair pairs whose exact McNemar test on the shared test points gives
+p < 0.05 (`factors.ALPHA`). `OLD_RULES`
 keeps the wording each change replaced, and each such claim row carries the old rule's
 verdict (``old_verdict``) so the report shows both.
 
@@ -132,11 +133,13 @@ RULES = {
            "confidence, lies above 0 (the raw ρ(‖J(x)‖, loss(x)) and the ROC-AUCs of ‖J(x)‖ "
            "and of 1 − p_max for misclassification are reported beside it)",
     "C13": "over the fair pairs of the factors run other than random labels (random-label "
-           "pairs agree by construction: random labels raise the gap to about 1 − 1/K), the "
-           "Wilson 95% interval of the share whose Δgap and Δ‖J‖ (bad − good variant) have "
-           "the same sign lies above 1/2; pairs with Δ = 0 (ties) are left out. This row is "
-           "C13's verdict; the same share over all fair pairs, random labels included, is "
-           "judged by the same rule on its own row, for reference",
+           "pairs agree by construction: random labels raise the gap to about 1 − 1/K) whose "
+           "gap difference is significant (exact McNemar on the shared test points, "
+           "p < 0.05), the Wilson 95% interval of the share whose Δgap and Δ‖J‖ (bad − good "
+           "variant) have the same sign lies above 1/2; pairs with Δ = 0 (ties) are left "
+           "out; the verdict needs the preset's target of fair pairs in the pool. This row is "
+           "C13's verdict; the same share over all fair pairs, random labels included and "
+           "significant or not, is judged on its own row, for reference",
 }
 
 # The rules before their last change (issue 9, 20 or 21, in parentheses), for the report's
@@ -159,8 +162,9 @@ OLD_RULES = {
            "significant or not",
     "C11": "(issue 9's, before issue 21) as now, but the gap's share over all fair pairs, "
            "significant or not",
-    "C13": "(before issue 20) over all fair pairs of the factors run, random labels "
-           "included; on the row with random-label pairs: (before issue 9) over all complete "
+    "C13": "(issue 20's, before issue 21) as now, but over all those fair pairs, "
+           "significant or not (before issue 20, random labels included: kept in the row's "
+           "values); on the row with random-label pairs: (before issue 9) over all complete "
            "pairs, partners at 100% or not",
 }
 
