@@ -92,6 +92,43 @@ class ExperimentsTest(tf.test.TestCase):
     self.assertTrue(all(after[k] > before[k] for k in before))  # redrawn
 
 
+class DatasetScopeTest(tf.test.TestCase):
+  """--dataset rewrites an experiment's claims from the datasets it ran: the log says which
+  datasets' rows left the report, and how to bring them back."""
+
+  def test_a_run_on_fewer_datasets_says_which_rows_it_replaced(self):
+    def row(dataset):
+      return claims.ClaimResult("C1", dataset, "s", {}, 30, "networks", claims.HOLDS,
+                                "capacity")
+
+    def fake_run(datasets):
+      module = mock.Mock(run=lambda cfg, ws: (
+          [row(d) for d in datasets] + [row(f"{d} (true labels only)") for d in datasets],
+          []))
+      return mock.patch.dict(reproduction.EXPERIMENTS, {"capacity": module})
+
+    with tempfile.TemporaryDirectory() as d:
+      logged = []
+      ws = Workspace(d, "tiny", progress=False, log=logged.append)
+      with fake_run(["fashion_mnist", "cifar10"]):
+        reproduction.run_experiment("capacity", None, ws)
+      self.assertEqual(reproduction.claimed_datasets(ws.path("claims", "capacity.json")),
+                       ["cifar10", "fashion_mnist"])
+      self.assertEqual(logged, [])  # a first run replaces nothing
+      with fake_run(["cifar10"]):
+        reproduction.run_experiment("capacity", None, ws)
+      self.assertEqual(logged, [
+          "note: capacity's claims now rest on cifar10 only; its earlier rows on "
+          "fashion_mnist are no longer in claims.md (nothing trained is lost: "
+          "--experiment=capacity --dataset=cifar10,fashion_mnist re-analyses them all)"])
+      report = pathlib.Path(d, "claims.md").read_text()
+      self.assertNotIn("fashion_mnist", report.split("## C1:")[1])
+      with fake_run(["cifar10", "mnist"]):  # adds a dataset, drops none
+        reproduction.run_experiment("capacity", None, ws)
+      self.assertLen(logged, 1)
+    self.assertEqual(reproduction.claimed_datasets(pathlib.Path(d, "absent.json")), [])
+
+
 class ExportTest(tf.test.TestCase):
   """--docs_dir mirrors the workspace: figures, the report, claims.json, survey tables as CSV."""
 

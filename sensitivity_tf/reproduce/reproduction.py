@@ -75,11 +75,39 @@ def validate_config(cfg) -> None:
     EXPERIMENTS[cfg.experiment].validate(cfg)
 
 
+def claimed_datasets(path) -> List[str]:
+  """The datasets that the claim rows in ``path`` (a ``claims/<experiment>.json``) rest on,
+  read from their labels (``mnist``, ``mnist (true labels only)``; pooled rows such as ``all
+  datasets run`` name none); [] when there is no such file."""
+  from sensitivity_tf.data import registry
+  if not pathlib.Path(path).is_file():
+    return []
+  labels = {row["dataset"].split(" ")[0] for row in atomic.read_json(path)}
+  return sorted(labels & set(registry.DATASETS))
+
+
+def replaced_text(name: str, before: List[str], now: List[str]) -> str:
+  """A line for the log when this run's claims of experiment ``name`` (on ``now``) replace
+  rows of datasets it did not run (``before``): the report then has only ``now``'s; '' when
+  nothing is dropped."""
+  dropped = sorted(set(before) - set(now))
+  if not dropped:
+    return ""
+  every = ",".join(sorted(set(before) | set(now)))
+  return (f"note: {name}'s claims now rest on {', '.join(now)} only; its earlier rows on "
+          f"{', '.join(dropped)} are no longer in claims.md (nothing trained is lost: "
+          f"--experiment={name} --dataset={every} re-analyses them all)")
+
+
 def run_experiment(name: str, cfg, ws: Workspace) -> Dict:
   module = EXPERIMENTS[name]
   start = time.time()
   results, extras = module.run(cfg, ws)
+  before = claimed_datasets(ws.path("claims", f"{name}.json"))
   claims_lib.write_results(ws.path("claims", f"{name}.json"), results)
+  note = replaced_text(name, before, claimed_datasets(ws.path("claims", f"{name}.json")))
+  if note:
+    ws.log(note)
   atomic.write_json(ws.path("claims", f"{name}_extra.json"), extras)
   write_report(ws)
   return dict(experiment=name, results=results, wall_secs=time.time() - start)
