@@ -8,11 +8,15 @@ Trains:    the `default` random survey per dataset (configs/survey_default.py; s
            is the correlation experiment's (120 networks, 50.3 min on 2026-11-30; 39 min wall
            with the default 2 local workers on 2026-12-04: C1 holds, C2 holds borderline).
 Runtime:   small, measured on this project's 2-core machine (2026-11-30): Fashion-MNIST 120
-           networks, 51 min of network time; MNIST 80 networks, 29.7 min. Redrawing: seconds.
+           networks, 51 min of network time; MNIST 80 networks, 29.7 min. 2026-12-04 with the
+           default 2 local workers: MNIST 80 networks, 41.2 min of network time in 21.7 min
+           wall. Redrawing: seconds.
 Result:    figures/capacity_<dataset>.png|pdf and the claims C1 and C2 in claims.md /
            claims.json under results/reproduce/<preset>/; the small preset's committed results
-           are in docs/figures/ (claims report: docs/figures/claims.md; commentary, with what
-           differs from the paper: docs/results.md).
+           are in docs/figures-2026-12-04/ (2026-11-30's in docs/figures/; commentary, with
+           what differs from the paper: docs/results.md). Small, 2026-12-04: C1 holds on all
+           three datasets (borderline on MNIST, where it fails on true-label networks alone);
+           C2 holds on MNIST and CIFAR-10 (both borderline), not on Fashion-MNIST.
 Quick:     bin/reproduce --experiment=capacity --preset=tiny   (under a minute; for tests)
 """
 

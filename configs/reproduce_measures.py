@@ -12,17 +12,19 @@ Result:    measures/ranking.csv, measures/networks.csv and figures/measures.png,
            named in `factors`; then Kendall τ, granulated Ψ, the conditional-MI score and
            the robust sign error of every measure with the gap, with 95% bootstrap
            intervals. The surveys are the correlation and factors experiments' own (same
-           studies): run after those, it trains nothing.
+           studies): run after those, it trains nothing. Small, 2026-12-04: ‖J‖ ranks first
+           by Kendall τ on all three random surveys and second by Ψ on the Fashion-MNIST grid
+           (the table: docs/measures.md).
 Runtime:   tiny: 7.4 min end to end, the training of its surveys included (12 min with
            other jobs on the machine). Battery per network, benchmarks/battery_cost.py on
            this 2-core machine under load (2026-12-04), small settings: 20.6 s for the small
            space's largest network (4x512, batch 32; its training 34.1 s), 2.3 s for a 1x64
            (training 3.5 s); at tiny about 1-3 s against 1-1.6 s of training (fixed costs).
-           Small and paper were not run here; measures/networks.csv records both times for
-           every network. Small, 2026-12-04 (--config.factors= on Fashion-MNIST and
-           CIFAR-10, after their surveys): battery 2.2 + 1.1 + 2.0 min for the random surveys
-           and the grid against 15.3 + 5.9 + 16.4 min of training; ‖J‖ ranks first by τ on
-           both random surveys (docs/figures-2026-12-04/measures/ranking.csv).
+           The paper preset was not run here; measures/networks.csv records both times for
+           every network. Small, 2026-12-04 (--config.factors=, after the random surveys):
+           battery 1.1 to 2.2 min per population against 5.9 to 22.6 min of training the
+           same networks; 6.1 min for the MNIST survey's battery plus the re-analysis of the
+           others (docs/measures.md).
 Quick:     bin/reproduce --experiment=measures --preset=tiny
 """
 
