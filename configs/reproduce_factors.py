@@ -14,11 +14,16 @@ Runtime:   small, with the earlier cap of 30 pairs, measured on this project's 2
            machine (2026-11-30, a day it ran TensorFlow 2.9x slower than 2026-11-27): every
            study grew to its cap of 30 pairs,
            240 networks per dataset; MNIST 106 min wall, Fashion-MNIST 97 min, CIFAR-10
-           about 70 min, each in pieces of one or two factors (--config.factors).
+           about 70 min, each in pieces of one or two factors (--config.factors). With the
+           cap of 60 pairs and the default 2 local workers (2026-12-04): MNIST 300 networks
+           (random labels 40 pairs, augmentation 50, full batch 30, nonlinearity 30), 169 min
+           of network time in 89 min wall, one piece per factor.
 Result:    figures/factors_<dataset>.png|pdf and the claims C8-C11 and C13 in claims.md /
            claims.json under results/reproduce/<preset>/; the small preset's committed results
-           are in docs/figures/ (claims report: docs/figures/claims.md; commentary, with what
-           differs from the paper: docs/results.md).
+           are in docs/figures/ (claims report: docs/figures/claims.md), MNIST's of 2026-12-04
+           under the noise-aware rules in docs/figures-2026-12-04/ (C8, C11 borderline and C13
+           hold; C9 fails on transitions; C10 fails: its gap differences are noise);
+           commentary, with what differs from the paper: docs/results.md.
 Quick:     bin/reproduce --experiment=factors --preset=tiny   (under a minute; for tests)
 """
 
