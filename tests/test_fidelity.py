@@ -124,15 +124,6 @@ class FidelityConfigTest(tf.test.TestCase):
                       out["standardize"], out["eval_every"]),
                      (80000, "8000,16000,40000,80000", 0, True, 8000))
 
-  def test_log_floor_keeps_exact_zeros_on_a_log_axis(self):
-    values = pd.Series([4.4e-7, 3.6e-10, 0.0, math.nan, 1.2e-2])
-    moved, floor = fidelity.log_floor(values)
-    self.assertEqual(floor, 1e-11)  # a decade below 3.6e-10's decade
-    self.assertEqual(moved[2], 1e-11)
-    np.testing.assert_array_equal(moved.drop(index=2), values.drop(index=2))
-    self.assertIsNone(fidelity.log_floor(values.drop(index=2))[1])
-    self.assertIsNone(fidelity.log_floor(pd.Series([0.0, 0.0]))[1])
-
   def test_train_loss_panel_stays_logarithmic_with_a_zero_loss(self):
     rows = [dict(setting=s, budget_multiple=m, train_loss_trajectories=loss,
                  density_same_class=1.0, density_random=2.0, density_different_class=2.0)

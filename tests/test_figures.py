@@ -2,10 +2,12 @@
 whatever the number of panels (a reproduction restricted to one dataset draws one column), and a
 figure legend sits in a band of its own, clear of the title, the panels and the caption."""
 
+import math
 from unittest import mock
 
 from absl.testing import parameterized
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
 from sensitivity_tf.reproduce import figures
@@ -64,3 +66,23 @@ class LegendTest(parameterized.TestCase, tf.test.TestCase):
 
 if __name__ == "__main__":
   tf.test.main()
+
+
+class ZeroFloorTest(tf.test.TestCase):
+  """Exact zeros on log axes: moved to a floor a decade below the smallest positive value."""
+
+  def test_zeros_move_to_one_floor_across_columns(self):
+    x = pd.Series([4.4e-7, 0.0, math.nan, 1.2e-2])
+    y = pd.Series([3.6e-10, 5.0, 0.0, 2.0])
+    (moved_x, moved_y), floor = figures.zero_floor(x, y)
+    self.assertEqual(floor, 1e-11)  # a decade below 3.6e-10's decade, over both columns
+    self.assertEqual((moved_x[1], moved_y[2]), (1e-11, 1e-11))
+    np.testing.assert_array_equal(moved_x.drop(index=1), x.drop(index=1))
+    np.testing.assert_array_equal(moved_y.drop(index=2), y.drop(index=2))
+
+  def test_nothing_moves_without_a_zero_or_without_a_positive_value(self):
+    for columns in ((pd.Series([1e-3, 2.0]),), (pd.Series([0.0, 0.0]),),
+                    (pd.Series([0.0, -1.0]),)):
+      moved, floor = figures.zero_floor(*columns)
+      self.assertIsNone(floor)
+      self.assertIs(moved[0], columns[0])

@@ -267,6 +267,19 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
                                against.generalization_gap_bad.values)
     self.assertIn("30 fair of 50 pairs", ax.get_title())
 
+  def test_a_zero_jacobian_norm_keeps_the_factor_panel_logarithmic(self):
+    pairs = self.pairs(12, 1.0)
+    pairs.loc[0, "jacobian_test_mean_good"] = 0.0  # an underflowed ‖J‖ of an unfit network
+    captured = {}
+    with mock.patch.object(factors.figures, "save", lambda fig, path: captured.update(fig=fig)):
+      factors.draw({"random_labels": pairs}, "unused", "mnist", "tiny")
+    ax = captured["fig"].axes[list(factors.QUANTITIES).index("‖J‖")]
+    self.assertEqual((ax.get_xscale(), ax.get_yscale()), ("log", "log"))
+    norms = pd.concat([pairs.jacobian_test_mean_good, pairs.jacobian_test_mean_bad])
+    floor = 10.0 ** (np.floor(np.log10(norms[norms > 0].min())) - 1)
+    drawn_x = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+    self.assertIn(floor, drawn_x)
+
   def test_ties_are_left_out_not_counted_against(self):
     pairs = self.pairs(20, 1.0)
     tied = self.pairs(20, 1.0, seed=6)

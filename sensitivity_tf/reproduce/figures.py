@@ -58,6 +58,30 @@ def legend(ax) -> None:
 LEGEND_BAND = 0.15  # inches added above the panels for a figure legend (tight_layout pads the rest)
 
 
+def zero_floor(*columns):
+  """``columns`` (pandas Series) for a log axis: exact zeros (a float32 train loss or ‖J‖ can
+  reach 0.0) moved to a floor one decade below the decade of the smallest positive value over
+  all of them, so that one zero does not turn the panel linear; returns (columns, floor),
+  floor None when no column has a zero (or none has a positive value). Negative values are
+  left as they are (the panel then stays linear)."""
+  finite = np.concatenate([np.asarray(c, dtype=float) for c in columns])
+  finite = finite[np.isfinite(finite)]
+  positive = finite[finite > 0]
+  if not (finite == 0).any() or not positive.size:
+    return list(columns), None
+  floor = 10.0 ** (np.floor(np.log10(positive.min())) - 1)
+  return [c.where(c != 0, floor) for c in columns], floor
+
+
+def mark_floor(ax, floor: float, vertical: bool = False) -> None:
+  """The floor of `zero_floor` as a dotted line (also vertical for scatter panels), labelled."""
+  ax.axhline(floor, color="0.6", lw=0.8, ls=":")
+  if vertical:
+    ax.axvline(floor, color="0.6", lw=0.8, ls=":")
+  ax.annotate("exactly 0 (drawn here)", (0.02, floor), xycoords=("axes fraction", "data"),
+              va="bottom", fontsize=6, color="0.4")
+
+
 def identity_line(ax) -> None:
   low = min(ax.get_xlim()[0], ax.get_ylim()[0])
   high = max(ax.get_xlim()[1], ax.get_ylim()[1])

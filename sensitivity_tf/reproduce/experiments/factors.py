@@ -371,6 +371,9 @@ def draw(by_factor, path, dataset, preset, unit=input_units.RAW):
     for row, (label, column) in enumerate(QUANTITIES.items()):
       ax = axes[row, col]
       x, y = pairs[f"{column}_good"], pairs[f"{column}_bad"]
+      floor = None
+      if label == "‖J‖":  # log axes: a ‖J‖ of exactly 0 drawn on a marked floor
+        (x, y), floor = figures.zero_floor(x, y)
       ax.scatter(x[is_fair], y[is_fair], s=12, label="fair pair (both at 100%)")
       ax.scatter(x[~is_fair], y[~is_fair], s=14, marker="x", color="0.6",
                  label="a partner short of 100% (not judged)")
@@ -380,6 +383,8 @@ def draw(by_factor, path, dataset, preset, unit=input_units.RAW):
         ax.set_yscale("log")
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+        if floor is not None:
+          figures.mark_floor(ax, floor, vertical=True)
       if len(pairs):
         figures.identity_line(ax)
       shown = input_units.label_of(unit) if label == "‖J‖" else label

@@ -280,19 +280,6 @@ PANELS = (
 )
 
 
-def log_floor(values: pd.Series):
-  """``values`` for a log axis: exact zeros (a float32 train loss can reach 0.0) moved to a
-  floor one decade below the smallest positive value, so that one zero does not turn the
-  panel linear; returns (values, floor), floor None when there is no zero. Negative values
-  are left as they are (the panel then stays linear)."""
-  finite = values[np.isfinite(values)]
-  positive = finite[finite > 0]
-  if not (finite == 0).any() or positive.empty:
-    return values, None
-  floor = 10.0 ** (math.floor(math.log10(positive.min())) - 1)
-  return values.where(values != 0, floor), floor
-
-
 def draw(frame, path, dataset, preset):
   """Each feature against the training length (multiples of the budget), one line per
   setting; the paper's value or range shaded, the line a match must cross dashed."""
@@ -300,13 +287,12 @@ def draw(frame, path, dataset, preset):
       frame.density_random, frame.density_different_class))
   fig, axes = figures.subplots(2, 3, width=3.6, height=3.0)
   for ax, (column, label, scale, paper) in zip(axes.ravel(), PANELS):
-    values, floor = log_floor(frame[column]) if scale == "log" else (frame[column], None)
+    (values,), floor = (figures.zero_floor(frame[column]) if scale == "log"
+                        else ((frame[column],), None))
     for setting, rows in frame.assign(**{column: values}).groupby("setting", sort=False):
       ax.plot(rows.budget_multiple, rows[column], marker="o", label=setting.replace("_", " "))
     if floor is not None:
-      ax.axhline(floor, color="0.6", lw=0.8, ls=":")
-      ax.annotate("exactly 0 (drawn here)", (0.02, floor), xycoords=("axes fraction", "data"),
-                  va="bottom", fontsize=6, color="0.4")
+      figures.mark_floor(ax, floor)
     if paper is not None:
       ax.axhspan(paper[0], paper[1] * (1.02 if paper[0] == paper[1] else 1), color="0.85",
                  zorder=0, lw=1.5, ec="0.7")
