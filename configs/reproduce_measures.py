@@ -22,9 +22,8 @@ Runtime:   tiny: 7.4 min end to end, the training of its surveys included (12 mi
            (training 3.5 s); at tiny about 1-3 s against 1-1.6 s of training (fixed costs).
            The paper preset was not run here; measures/networks.csv records both times for
            every network. Small, 2026-12-04 (--config.factors=, after the random surveys):
-           battery 1.1 to 2.2 min per population against 5.9 to 22.6 min of training the
-           same networks; 6.1 min for the MNIST survey's battery plus the re-analysis of the
-           others (docs/measures.md).
+           6.1 min for the MNIST survey's battery plus the re-analysis of the others; the
+           battery's cost against training per population is in docs/measures.md.
 Quick:     bin/reproduce --experiment=measures --preset=tiny
 """
 
