@@ -510,12 +510,20 @@ class VerdictTest(parameterized.TestCase, tf.test.TestCase):
     real = c13(False, False)
     self.assertEqual((real.verdict, real.values["n"], real.values["value"]),
                      (claims.HOLDS, 24, 1.0))
-    # No pair testable (tables from before the tests): nothing significant, no holds.
+    # No pair testable (tables from before the tests): nothing significant, no verdict.
     untested = self.pairs(30, 1.0).drop(columns="gap_p_value")
     row = next(r for r in factors.analyze_dataset("mnist", {"nonlinearity": untested})
                if r.claim == "C13" and r.dataset == "mnist")
     self.assertEqual((row.verdict, row.old_verdict, row.values["n"]),
-                     (claims.FAILS, claims.HOLDS, 0))
+                     (claims.NO_DATA, claims.HOLDS, 0))
+    self.assertEqual(row.values["verdict_without_significant_minimum"], claims.FAILS)
+    # Three significant pairs, all agreeing: still too few to decide.
+    three = self.pairs(30, 1.0)
+    three["gap_p_value"] = [0.001] * 3 + [0.5] * 27
+    row = next(r for r in factors.analyze_dataset("mnist", {"nonlinearity": three})
+               if r.claim == "C13" and r.dataset == "mnist")
+    self.assertEqual((row.verdict, row.values["n"], row.values["value"]),
+                     (claims.NO_DATA, 3, 1.0))
 
 
 class BorderlineTest(tf.test.TestCase):
@@ -683,6 +691,26 @@ class McNemarTest(parameterized.TestCase, tf.test.TestCase):
     self.assertTrue(np.isnan(tested.gap_p_value.iloc[2]))  # a partner without evaluation
 
 
+class FewestToClearTest(parameterized.TestCase, tf.test.TestCase):
+
+  @parameterized.parameters(0.0, 0.25, 0.5, 0.6, 0.9)
+  def test_against_the_closed_form(self, line):
+    # A unanimous share n/n has Wilson lower end n / (n + z²), above `line` iff
+    # n > line z² / (1 − line).
+    z = scipy_stats.norm.ppf(0.975)
+    expected = math.floor(line * z * z / (1 - line)) + 1
+    self.assertEqual(statistics.fewest_to_clear(line), expected)
+    n = statistics.fewest_to_clear(line)
+    self.assertGreater(statistics.binomial_interval(n, n).low, line)
+    if n > 1:
+      self.assertLessEqual(statistics.binomial_interval(n - 1, n - 1).low, line)
+
+  def test_one_half_needs_four_and_bad_lines_are_refused(self):
+    self.assertEqual(statistics.fewest_to_clear(0.5), 4)
+    with self.assertRaisesRegex(ValueError, r"line=1.0: must lie in \[0, 1\)"):
+      statistics.fewest_to_clear(1.0)
+
+
 class NoiseAwareGapRuleTest(tf.test.TestCase):
 
   def pairs(self, n_significant, significant_for, n_noise, noise_for, seed=0):
@@ -723,9 +751,29 @@ class NoiseAwareGapRuleTest(tf.test.TestCase):
     # 15 significant pairs for it, 25 noise pairs against: the old rule fails, the new holds.
     for_it = self.verdict(self.pairs(15, True, 25, False))
     self.assertEqual((for_it.verdict, for_it.old_verdict), (claims.HOLDS, claims.FAILS))
-    # Too few significant pairs to place the share above 1/2 (Wilson): does not hold.
-    few = self.verdict(self.pairs(2, True, 38, True))
-    self.assertEqual((few.verdict, few.old_verdict), (claims.FAILS, claims.HOLDS))
+    # Too few significant pairs for the share's interval to lie on either side of 1/2:
+    # not enough data, whichever way they go (the rule without the minimum said "does not
+    # hold", kept in values); from 4 unanimous ones on, the share decides.
+    for direction in (True, False):
+      few = self.verdict(self.pairs(3, direction, 37, True))
+      self.assertEqual((few.verdict, few.old_verdict), (claims.NO_DATA, claims.HOLDS))
+      self.assertEqual(few.values["verdict_without_significant_minimum"], claims.FAILS)
+      self.assertIn("no verdict: the gap difference is significant in 3 fair pairs, fewer "
+                    "than the 4 a share needs", few.statistic)
+      self.assertEqual(few.borderline, [])
+    self.assertEqual(self.verdict(self.pairs(4, True, 36, False)).verdict, claims.HOLDS)
+    self.assertEqual(self.verdict(self.pairs(4, False, 36, True)).verdict, claims.FAILS)
+
+  def test_few_significant_pairs_do_not_withhold_what_the_jacobian_share_decides(self):
+    pairs = self.pairs(2, True, 38, True)
+    pairs["jacobian_test_mean_bad"] = pairs.jacobian_test_mean_good * 0.5  # ‖J‖ against
+    row = self.verdict(pairs)
+    self.assertEqual(row.verdict, claims.FAILS)
+    self.assertNotIn("verdict_without_significant_minimum", row.values)
+    # Too few fair pairs stays what it was: not enough data, for that reason.
+    short = self.verdict(self.pairs(2, True, 10, True))
+    self.assertEqual(short.verdict, claims.NO_DATA)
+    self.assertNotIn("no verdict", short.statistic)
 
   def test_fit_decisions_read_reached_target_and_rare_fits_are_reported(self):
     pairs = self.pairs(30, True, 0, True)

@@ -119,15 +119,21 @@ RULES = {
           "network without augmentation has the larger ‖J‖ and the more transitions lie "
           "above 1/2, and so does the share with the larger gap among the fair pairs whose "
           "gap difference is significant (exact McNemar on the shared test points, "
-          "two-sided, p < 0.05); ties are left out of each share",
+          "two-sided, p < 0.05); ties are left out of each share; fewer than 4 significant "
+          "pairs (too few for that share's interval to lie on either side of 1/2), the rest "
+          "holding, give not enough data",
     "C10": "over fair pairs, the Wilson 95% interval of the share of pairs where full "
            "batch has the larger ‖J‖ lies above 1/2, and so does the share with the larger "
            "gap among the fair pairs whose gap difference is significant (exact McNemar, "
-           "p < 0.05); ties left out",
+           "p < 0.05); ties left out; fewer than 4 significant pairs (too few for that "
+           "share's interval to lie on either side of 1/2), the ‖J‖ share holding, give not "
+           "enough data",
     "C11": "over fair pairs, the Wilson 95% interval of the share of pairs where the "
            "non-ReLU network has the larger ‖J‖ lies above 1/2, and so does the share with "
            "the larger gap among the fair pairs whose gap difference is significant (exact "
-           "McNemar, p < 0.05); ties left out",
+           "McNemar, p < 0.05); ties left out; fewer than 4 significant pairs (too few for "
+           "that share's interval to lie on either side of 1/2), the ‖J‖ share holding, give "
+           "not enough data",
     "C12": "over trained models, the 95% interval of the mean per-model partial Spearman "
            "ρ(‖J(x)‖, loss(x) | p_max), what ‖J(x)‖ says about the loss beyond the softmax "
            "confidence, lies above 0 (the raw ρ(‖J(x)‖, loss(x)) and the ROC-AUCs of ‖J(x)‖ "
@@ -137,7 +143,9 @@ RULES = {
            "gap difference is significant (exact McNemar on the shared test points, "
            "p < 0.05), the Wilson 95% interval of the share whose Δgap and Δ‖J‖ (bad − good "
            "variant) have the same sign lies above 1/2; pairs with Δ = 0 (ties) are left "
-           "out; the verdict needs the preset's target of fair pairs in the pool. This row is "
+           "out; the verdict needs the preset's target of fair pairs in the pool, and at "
+           "least 4 of them significant (fewer cannot place the interval on either side of "
+           "1/2: not enough data). This row is "
            "C13's verdict; the same share over all fair pairs, random labels included and "
            "significant or not, is judged on its own row, for reference",
 }

@@ -125,6 +125,19 @@ def binomial_interval(successes: int, n: int) -> Estimate:
   return Estimate(p, max(0.0, center - half), min(1.0, center + half), n)
 
 
+def fewest_to_clear(line: float = 0.5) -> int:
+  """The fewest observations n whose unanimous share (n of n) has its Wilson 95% interval
+  (`binomial_interval`) entirely above ``line``: 4 for 1/2 (3 of 3 gives [0.44, 1.00]).
+  A share of fewer can place its interval on neither side of 1/2, so a rule that asks it to
+  can decide nothing."""
+  if not 0 <= line < 1:
+    raise ValueError(f"line={line!r}: must lie in [0, 1)")
+  n = 1
+  while binomial_interval(n, n).low <= line:
+    n += 1
+  return n
+
+
 @dataclasses.dataclass(frozen=True)
 class McNemar:
   """An exact McNemar test: ``only_a`` points only the first classifier gets right,

@@ -3,6 +3,7 @@ transitions, identity line drawn (claims C8-C11, C13)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pathlib
 from typing import Dict, Optional, Tuple
@@ -179,6 +180,27 @@ def noise_aware_condition(shares: Dict[str, statistics.Estimate],
               if q == "gap" else lines.above(shares[q], 0.5, f"{q} share") for q in about])
 
 
+def withheld_on_few_significant(result: claims_lib.ClaimResult, significant: int,
+                                rest_holds: bool = True) -> claims_lib.ClaimResult:
+  """``result`` withheld (*not enough data*) when the share its verdict takes among the pairs
+  with a significant gap difference rests on fewer of them than `statistics.fewest_to_clear`
+  (4): a share of so few places its Wilson interval on neither side of 1/2, so the rule
+  decides nothing [ours; added after MNIST's C10 of 2026-12-04 rested on 2, before the
+  Fashion-MNIST and CIFAR-10 studies were judged]. Only when the fair pairs are enough and
+  the rule's other comparisons (``rest_holds``: the ‖J‖ and transitions shares) hold, since
+  a failing one decides the verdict anyway. The verdict without this minimum stays in
+  ``values["verdict_without_significant_minimum"]``; like the fair-pair minimum, it can
+  only withhold a verdict."""
+  fewest = statistics.fewest_to_clear(0.5)
+  if result.verdict == claims_lib.NO_DATA or significant >= fewest or not rest_holds:
+    return result
+  values = dict(result.values, verdict_without_significant_minimum=result.verdict)
+  return claims_lib.withheld(
+      dataclasses.replace(result, values=values, borderline=[]),
+      f"the gap difference is significant in {significant} fair pairs, fewer than the "
+      f"{fewest} a share needs before its 95% interval can lie on either side of 1/2")
+
+
 def dropped_text(pairs: pd.DataFrame, is_fair: pd.Series, dataset: str) -> str:
   """How many pairs a verdict left out, and which partner did not fit."""
   bad_fit, good_fit = growth.fits(pairs, "bad"), growth.fits(pairs, "good")
@@ -249,7 +271,7 @@ def c13_without_random_labels(dataset, fair_pairs, needed=0) -> claims_lib.Claim
                 with_random_labels=pooled.as_dict(), alpha=ALPHA,
                 verdict_before_issue_20=claims_lib.verdict(claims_lib.above(pooled, 0.5),
                                                            pooled.n, "pairs", needed))
-  return claims_lib.judged(
+  return withheld_on_few_significant(claims_lib.judged(
       "C13", dataset, f"share of fair pairs where Δgap and Δ‖J‖ agree in sign, random-label "
       f"pairs left out, over {names}: among the {significant.n} whose gap difference is "
       f"significant (exact McNemar, p < {ALPHA}) {significant.text()}; over all {share.n} "
@@ -257,7 +279,7 @@ def c13_without_random_labels(dataset, fair_pairs, needed=0) -> claims_lib.Claim
       values, share.n, "pairs", condition, f"{NAME}_{dataset}",
       "factors that hurt generalization raise sensitivity",
       claims_lib.verdict(claims_lib.above(share, 0.5), share.n, "pairs", needed), needed,
-      lines=lines)
+      lines=lines), significant.n)
 
 
 def analyze_dataset(dataset, by_factor, needed=0):
@@ -304,9 +326,13 @@ def analyze_dataset(dataset, by_factor, needed=0):
                                        n, "pairs", needed)
     else:
       old_verdict = before_issue_9
-    results.append(claims_lib.judged(claim, dataset, text, values, n, "pairs", condition,
-                                     f"{NAME}_{dataset}", paper, old_verdict, needed,
-                                     lines=lines))
+    result = claims_lib.judged(claim, dataset, text, values, n, "pairs", condition,
+                               f"{NAME}_{dataset}", paper, old_verdict, needed, lines=lines)
+    if "gap" in about:
+      result = withheld_on_few_significant(
+          result, gap_share.n, all(claims_lib.above(shares[q], 0.5) for q in about
+                                   if q != "gap"))
+    results.append(result)
   # C13: pooled over factors, same sign of Δgap and Δ‖J‖; the verdict without random labels.
   results.append(c13_without_random_labels(dataset, fair_pairs, needed))
   share = _same_sign_share(pd.concat(list(fair_pairs.values()), ignore_index=True))
