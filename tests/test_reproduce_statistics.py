@@ -15,6 +15,7 @@ from sensitivity_tf.commands import cli
 from sensitivity_tf.commands import config_files
 from sensitivity_tf.train import train_config
 from sensitivity_tf.reproduce import claims
+from sensitivity_tf.reproduce import gap_tests
 from sensitivity_tf.reproduce import statistics
 from sensitivity_tf.reproduce import reproduction
 from sensitivity_tf.reproduce.experiments import capacity
@@ -680,13 +681,13 @@ class McNemarTest(parameterized.TestCase, tf.test.TestCase):
         pd.concat([train, test]).to_parquet(folder / run_dir_lib.POINTS)
       pairs = pd.DataFrame(dict(run_dir_bad=["runs/bad", "runs/same", "runs/bad"],
                                 run_dir_good=["runs/good", "runs/good", "runs/missing"]))
-      tested = factors.with_gap_tests(pairs, d)
+      tested = gap_tests.with_gap_tests(pairs, d)
     direct = statistics.mcnemar_exact(correct["bad"], correct["good"])
     self.assertEqual(tested.gap_test_points.iloc[0], 300)
     self.assertEqual((tested.gap_only_bad.iloc[0], tested.gap_only_good.iloc[0]),
                      (direct.only_a, direct.only_b))
     self.assertAllClose(tested.gap_p_value.iloc[0], direct.p_value)
-    self.assertLess(tested.gap_p_value.iloc[0], factors.ALPHA)  # 0.85 against 0.95
+    self.assertLess(tested.gap_p_value.iloc[0], gap_tests.ALPHA)  # 0.85 against 0.95
     self.assertEqual(tested.gap_p_value.iloc[1], 1.0)  # identical partners
     self.assertTrue(np.isnan(tested.gap_p_value.iloc[2]))  # a partner without evaluation
 

@@ -18,7 +18,7 @@ fail (transitions must correlate positively somewhere); C8-C11 and C13 rest on f
 against. Issue 21 (committed before its rerun): a gap difference counts for C9-C11 and C13
 only where it is more than test-set noise, i.e. the gap's share (C13: the same-sign share)
 is taken among the fair pairs whose exact McNemar test on the shared test points gives
-p < 0.05 (`factors.ALPHA`). `OLD_RULES`
+p < 0.05 (`gap_tests.ALPHA`). `OLD_RULES`
 keeps the wording each change replaced, and each such claim row carries the old rule's
 verdict (``old_verdict``) so the report shows both.
 

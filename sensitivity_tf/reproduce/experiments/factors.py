@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import pathlib
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 import pandas as pd
@@ -14,10 +13,10 @@ import pandas as pd
 from sensitivity_tf.train import train_config
 from sensitivity_tf.data import registry
 from sensitivity_tf.metrics import input_units
-from sensitivity_tf.store import run_dir as run_dir_lib
 from sensitivity_tf.reproduce import claims as claims_lib
 from sensitivity_tf.reproduce import figures
 from sensitivity_tf.reproduce import statistics
+from sensitivity_tf.reproduce import gap_tests
 from sensitivity_tf.reproduce import growth
 from matplotlib import ticker  # noqa: E402  (after figures, which picks the backend)
 
@@ -86,66 +85,19 @@ def ties(pairs: pd.DataFrame, column: str) -> int:
 
 
 # ---------------------------------------------------------------- noise-aware gap (issue 21)
-# Both partners of a pair are evaluated on the same test points (the evaluation's seeded
-# subset), so whether their gap difference is more than test-set noise is an exact McNemar
-# test on their per-point correctness (`statistics.mcnemar_exact`). Fixed in code before any
-# rerun [ours]: two-sided, ALPHA = 0.05 per pair, no correction for the number of pairs (the
-# verdict then asks for a majority among the significant pairs, with a Wilson interval).
-ALPHA = 0.05
+# Each pair's gap difference is tested against test-set noise (`gap_tests`, exact McNemar):
+# the verdicts use the evaluated test points (the rule fixed before the 2026-12-04 reruns);
+# the test on the whole test set, the gap's own points, is reported beside them.
 # A variant (or a nonlinearity) "almost never fits" when fewer than this share of its
 # networks reach 100% training accuracy under the budget [ours; a reporting threshold, no
 # verdict depends on it]; the report says so, with the rate.
 ALMOST_NEVER = 0.2
-GAP_TEST_COLUMNS = ("gap_test_points", "gap_only_bad", "gap_only_good", "gap_p_value")
-
-
-def test_correctness(run) -> Optional[pd.Series]:
-  """Per-test-point correctness (bool) of the network in run directory ``run``, indexed by
-  test-set index, from its evaluation's ``points.parquet``; None if it has none."""
-  path = pathlib.Path(run) / run_dir_lib.SENSITIVITY / run_dir_lib.POINTS
-  if not path.is_file():
-    return None
-  points = pd.read_parquet(path, columns=["split", "index", "correct"])
-  test = points[points.split == "test"]
-  return pd.Series(test.correct.astype(bool).values, index=test["index"].values)
-
-
-def with_gap_tests(pairs: pd.DataFrame, study_dir) -> pd.DataFrame:
-  """``pairs`` (`paired`) with the exact McNemar test of each pair's test accuracy
-  difference, from its partners' evaluations under ``study_dir``: ``gap_test_points``
-  (shared test points), ``gap_only_bad`` / ``gap_only_good`` (points only that partner gets
-  right) and ``gap_p_value``; NaN where a partner has no evaluation or the two were evaluated
-  on different test points. For a fair pair (both at 100% training accuracy) the gap
-  difference is the test accuracy difference, which this tests on the evaluated points."""
-  found = {c: [] for c in GAP_TEST_COLUMNS}
-  for bad_run, good_run in zip(pairs.get("run_dir_bad", []), pairs.get("run_dir_good", [])):
-    bad = test_correctness(pathlib.Path(study_dir) / bad_run)
-    good = test_correctness(pathlib.Path(study_dir) / good_run)
-    if bad is None or good is None or set(bad.index) != set(good.index):
-      for c in GAP_TEST_COLUMNS:
-        found[c].append(math.nan)
-      continue
-    test = statistics.mcnemar_exact(bad.values, good.loc[bad.index].values)
-    for c, v in zip(GAP_TEST_COLUMNS, (test.points, test.only_a, test.only_b, test.p_value)):
-      found[c].append(v)
-  out = pairs.copy()
-  for c, v in found.items():
-    out[c] = pd.Series(v, index=pairs.index, dtype=float) if len(pairs) else pd.Series(
-        dtype=float)
-  return out
-
-
-def with_significant_gap(kept: pd.DataFrame) -> pd.DataFrame:
-  """The pairs of ``kept`` whose gap difference is significant (McNemar p < `ALPHA`); none
-  where the tests are missing (tables written before them)."""
-  p = kept["gap_p_value"] if "gap_p_value" in kept else pd.Series(math.nan, index=kept.index)
-  return kept[p < ALPHA]
 
 
 def significant_gaps(kept: pd.DataFrame) -> Tuple[pd.DataFrame, statistics.Estimate]:
   """The fair pairs whose gap difference is significant (`with_significant_gap`), and the
   share of them with the larger gap in the bad variant (Wilson interval; ties left out)."""
-  significant = with_significant_gap(kept)
+  significant = gap_tests.with_significant_gap(kept)
   return significant, share_above(significant, QUANTITIES["gap"])
 
 
@@ -153,9 +105,28 @@ def significant_gaps_text(kept, significant, share, factor: str) -> str:
   tested = int(kept["gap_p_value"].notna().sum()) if "gap_p_value" in kept else 0
   points = (f" on {int(kept.gap_test_points.median())} shared test points"
             if tested and "gap_test_points" in kept else "")
-  return (f"gap difference significant (exact McNemar, p < {ALPHA}{points}) in "
+  return (f"gap difference significant (exact McNemar, p < {gap_tests.ALPHA}{points}) in "
           f"{len(significant)} of {len(kept)} fair pairs ({len(kept) - tested} not testable); "
           f"share of those with {VARIANTS[factor][0]} above: gap {share.text()}")
+
+
+def whole_test_text(kept, about: str, share_of) -> Tuple[str, Dict]:
+  """What the McNemar test on every test point (`gap_tests.with_whole_test_gap_tests`, the
+  gap's own points) says, reported beside the verdict, which it does not decide: how many
+  fair pairs it finds significant and ``share_of`` those (an `Estimate`, e.g. the share with
+  the bad variant's gap above); empty where no pair has the test (no saved models)."""
+  tested = (int(kept["gap_whole_p_value"].notna().sum()) if "gap_whole_p_value" in kept
+            else 0)
+  if not tested:
+    return "", {}
+  significant = gap_tests.with_significant_gap(kept, "gap_whole_p_value")
+  share = share_of(significant)
+  points = int(kept.gap_whole_points.median())
+  text = (f"on all {points} test points (reported, not judged): significant in "
+          f"{len(significant)} of {len(kept)} fair pairs ({len(kept) - tested} not "
+          f"testable); {about} {share.text()}")
+  return text, dict(points=points, tested=tested, significant_gap_pairs=len(significant),
+                    share=share.as_dict())
 
 
 def reach_text(fair_count: int, pairs: int, needed: int) -> str:
@@ -262,20 +233,23 @@ def c13_without_random_labels(dataset, fair_pairs, needed=0) -> claims_lib.Claim
            else pd.DataFrame({f"{c}_{r}": pd.Series(dtype=float) for c in QUANTITIES.values()
                               for r in ("bad", "good")}))
   share = _same_sign_share(frame)
-  significant = _same_sign_share(with_significant_gap(frame))
+  significant = _same_sign_share(gap_tests.with_significant_gap(frame))
+  whole, whole_values = whole_test_text(frame, "same-sign share of those", _same_sign_share)
   pooled = _same_sign_share(pd.concat(list(fair_pairs.values()), ignore_index=True))
   lines = claims_lib.Lines()
   condition = lines.above(significant, 0.5, "same-sign share among significant pairs")
   names = ", ".join(f.replace("_", " ") for f in kept) or "no factor"
   values = dict(significant.as_dict(), factors=list(kept), all_fair=share.as_dict(),
-                with_random_labels=pooled.as_dict(), alpha=ALPHA,
+                with_random_labels=pooled.as_dict(), alpha=gap_tests.ALPHA,
                 verdict_before_issue_20=claims_lib.verdict(claims_lib.above(pooled, 0.5),
-                                                           pooled.n, "pairs", needed))
+                                                           pooled.n, "pairs", needed),
+                whole_test=whole_values)
   return withheld_on_few_significant(claims_lib.judged(
       "C13", dataset, f"share of fair pairs where Δgap and Δ‖J‖ agree in sign, random-label "
       f"pairs left out, over {names}: among the {significant.n} whose gap difference is "
-      f"significant (exact McNemar, p < {ALPHA}) {significant.text()}; over all {share.n} "
-      f"{share.text()} (with random labels: {pooled.text()}); ties (Δ = 0) left out",
+      f"significant (exact McNemar, p < {gap_tests.ALPHA}) {significant.text()}; over all "
+      f"{share.n} {share.text()} (with random labels: {pooled.text()}); ties (Δ = 0) left "
+      f"out" + (f"; {whole}" if whole else ""),
       values, share.n, "pairs", condition, f"{NAME}_{dataset}",
       "factors that hurt generalization raise sensitivity",
       claims_lib.verdict(claims_lib.above(share, 0.5), share.n, "pairs", needed), needed,
@@ -312,8 +286,12 @@ def analyze_dataset(dataset, by_factor, needed=0):
     text += "; " + fits_text(pairs, factor) + reach_text(n, len(pairs), needed)
     significant, gap_share = significant_gaps(kept)
     text += "; " + significant_gaps_text(kept, significant, gap_share, factor)
+    whole, whole_values = whole_test_text(
+        kept, f"share of those with {VARIANTS[factor][0]} above: gap",
+        lambda frame: share_above(frame, QUANTITIES["gap"]))
+    text += f"; {whole}" if whole else ""
     values.update(significant_gap_pairs=len(significant), gap_significant=gap_share.as_dict(),
-                  alpha=ALPHA)
+                  alpha=gap_tests.ALPHA, whole_test=whole_values)
     lines = claims_lib.Lines()
     condition = noise_aware_condition(shares, gap_share, about, lines)
     # The rule this one replaced (issue 9's: the gap's share over all fair pairs) is the
@@ -371,10 +349,15 @@ def chosen(cfg, allow_none: bool = False) -> list:
 def tested_pairs(ws, cfg, factor: str, dataset: str) -> pd.DataFrame:
   """The complete pairs (`paired`) of the factor study, grown toward its target of fair pairs
   (`growth.grown_pairs`), each with the McNemar test of its gap difference
-  (`with_gap_tests`)."""
+  (`gap_tests`: on the evaluated points, and on the whole test set for the fair pairs)."""
   rows = growth.grown_pairs(ws, cfg, factor, dataset)
   study_dir = ws.study_dir(growth.on_dataset(cfg.pairs[factor], dataset))
-  return with_gap_tests(paired(rows), study_dir)
+  pairs = gap_tests.with_gap_tests(paired(rows), study_dir)
+  # The whole test set's test needs a forward pass per network: fair pairs only.
+  whole = gap_tests.with_whole_test_gap_tests(pairs[fair(pairs, dataset)], study_dir)
+  for column in gap_tests.WHOLE_COLUMNS:
+    pairs[column] = whole[column].reindex(pairs.index) if len(whole) else math.nan
+  return pairs
 
 
 def run(cfg, ws):
