@@ -17,12 +17,17 @@ Runtime:   small, with the earlier cap of 30 pairs, measured on this project's 2
            about 70 min, each in pieces of one or two factors (--config.factors). With the
            cap of 60 pairs and the default 2 local workers (2026-12-04): MNIST 300 networks
            (random labels 40 pairs, augmentation 50, full batch 30, nonlinearity 30), 169 min
-           of network time in 89 min wall, one piece per factor.
+           of network time in 89 min wall, one piece per factor; Fashion-MNIST 400 networks
+           (random labels 50, augmentation 60 = its cap, full batch 50, nonlinearity 40), 214
+           min of network time in 112 min wall (a test run shared the machine for 25 min).
+           The re-analysis of both datasets, with the whole-test-set pair tests computed
+           once (a forward pass per fair partner, then cached): 2.7 min.
 Result:    figures/factors_<dataset>.png|pdf and the claims C8-C11 and C13 in claims.md /
            claims.json under results/reproduce/<preset>/; the small preset's committed results
            are in docs/figures/ (claims report: docs/figures/claims.md), MNIST's of 2026-12-04
-           under the noise-aware rules in docs/figures-2026-12-04/ (C8, C11 borderline and C13
-           hold; C9 fails on transitions; C10 fails: its gap differences are noise);
+           and Fashion-MNIST's of 2026-12-04 under the noise-aware rules in
+           docs/figures-2026-12-04/ (C8 and C13 hold on both; C10 not enough data on both:
+           too few gap differences significant on the 1,000 evaluated points);
            commentary, with what differs from the paper: docs/results.md.
 Quick:     bin/reproduce --experiment=factors --preset=tiny   (under a minute; for tests)
 """
