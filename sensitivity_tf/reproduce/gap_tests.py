@@ -14,7 +14,8 @@ their per-point correctness (`statistics.mcnemar_exact`). Two sets of points [ou
   per-point correctness is cached in ``sensitivity/test_correct.json``, valid while its model
   file and data are the ones it was computed from; a network without its model (a study with
   keep="tables"), or whose recomputed test accuracy differs from the one its table records by
-  more than half a point, is not testable (NaN), never silently tested on something else.
+  more than `ACCURACY_TOLERANCE` (half a test point of 10,000), is not testable (NaN), never
+  silently tested on something else.
 """
 
 from __future__ import annotations
