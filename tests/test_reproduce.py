@@ -185,6 +185,8 @@ class BinReproduceTest(tf.test.TestCase):
       studies = re.findall(r"study (pairs_\w+) on fashion_mnist", proc.stdout)
       self.assertEqual(studies, ["pairs_nonlinearity", "pairs_random_labels"])
       self.assertIn("total: 24 networks", proc.stdout)  # 2 studies x at most 6 pairs
+      # each says its goal and how far its rows are toward it (none trained yet)
+      self.assertLen(re.findall(r"grows until \d+ fair pairs \(0 so far\)", proc.stdout), 2)
       self.assertIn("(2 studies and 0 single networks)", proc.stdout)  # counted apart
       self.assertEqual(os.listdir(d), [])  # a dry run trains and writes nothing
 

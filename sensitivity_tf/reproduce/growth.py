@@ -11,7 +11,31 @@ place an experiment decides it, never a threshold of its own.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Callable
+
 import pandas as pd
+
+
+@dataclasses.dataclass(frozen=True)
+class Goal:
+  """What a growing study grows toward: ``needed`` of ``unit`` (e.g. 20 "fair pairs"), as
+  ``count`` counts them in the study's rows. A run logs it when it grows and a dry run
+  prints it, so a long study says how far it is, not only that it is not there yet."""
+  count: Callable[[pd.DataFrame], int]
+  needed: int
+  unit: str
+
+  def reached(self, rows: pd.DataFrame) -> bool:
+    return self.count(rows) >= self.needed
+
+  def progress(self, rows: pd.DataFrame) -> str:
+    """'8 of 20 fair pairs' (what a run logs when it grows)."""
+    return f"{self.count(rows)} of {self.needed} {self.unit}"
+
+  def until(self, rows: pd.DataFrame) -> str:
+    """'20 fair pairs (8 so far)' (what a dry run says a study grows until)."""
+    return f"{self.needed} {self.unit} ({self.count(rows)} so far)"
 
 
 def fits(rows: pd.DataFrame, role: str = "") -> pd.Series:
@@ -39,8 +63,8 @@ def converged_survey(ws, cfg, dataset: str):
   """``cfg.survey`` on ``dataset``, grown by ``cfg.growth`` until enough networks reached
   100%; returns (all rows, those at 100%)."""
   growth = cfg.growth
-  rows = ws.grow_study(on_dataset(cfg.survey, dataset), "num_models",
-                       enough=lambda r: len(converged(r)) >= growth.min_converged,
+  goal = Goal(lambda r: len(converged(r)), growth.min_converged, "networks at 100%")
+  rows = ws.grow_study(on_dataset(cfg.survey, dataset), "num_models", goal,
                        maximum=growth.max_models, step=growth.step)
   return rows, converged(rows)
 
@@ -55,6 +79,6 @@ def grown_pairs(ws, cfg, factor: str, dataset: str) -> pd.DataFrame:
   """The factor study ``cfg.pairs[factor]`` on ``dataset``, grown by ``cfg.growth`` (more
   pairs drawn from the same space, never another space) until enough pairs are fair."""
   growth = cfg.growth
-  return ws.grow_study(on_dataset(cfg.pairs[factor], dataset), "num_pairs",
-                       enough=lambda r: fair_pairs_count(r) >= growth.min_fair,
+  goal = Goal(fair_pairs_count, growth.min_fair, "fair pairs")
+  return ws.grow_study(on_dataset(cfg.pairs[factor], dataset), "num_pairs", goal,
                        maximum=growth.max_pairs, step=growth.step)

@@ -5,7 +5,8 @@ code against a workspace that trains nothing.
 nothing:
 
 * a study gives the rows already in its table; a growing study that does not find enough
-  there is planned at its cap, the most it may grow to (and says where it starts);
+  there is planned at its cap, the most it may grow to (and says where it starts and how
+  far toward its goal the rows there are: "grows until 20 fair pairs (8 so far)");
 * a single network is recorded, and ends that experiment's planning on that dataset
   (nothing downstream of an untrained network can be computed);
 * drawing a figure ends it too (the analysis before it is cheap, the drawing is not needed).
@@ -67,16 +68,17 @@ class PlanningWorkspace(Workspace):
     s["data_dir"] = s.get("data_dir") or self.data_dir
     return self._planned(s)[1]
 
-  def grow_study(self, study, size_field: str, enough, maximum: int, step: int):
-    """The rows there are; when they are not enough, the study at its cap (the most it
-    may grow to), starting from its first size."""
+  def grow_study(self, study, size_field: str, goal, maximum: int, step: int):
+    """The rows there are; when they do not reach ``goal``, the study at its cap (the most
+    it may grow to), starting from its first size, with the goal's progress so far."""
     s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
     s["data_dir"] = s.get("data_dir") or self.data_dir
     first, rows = self._planned(s)
-    if enough(rows) or s[size_field] >= maximum:
+    if goal.reached(rows) or s[size_field] >= maximum:
       return rows
     most, rows = self._planned(dict(s, **{size_field: maximum}))
     most.first = first.total
+    most.until = goal.until(rows)
     return rows
 
   def network(self, name: str, overrides: dict,

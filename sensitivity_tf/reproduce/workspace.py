@@ -100,19 +100,18 @@ class Workspace:
     frame = results_lib.table(self.study_dir(prepared)).read()
     return frame[frame.trial_key.isin(set(prepared.keys))].reset_index(drop=True)
 
-  def grow_study(self, study, size_field: str, enough: Callable[[pd.DataFrame], bool],
-                 maximum: int, step: int) -> pd.DataFrame:
+  def grow_study(self, study, size_field: str, goal, maximum: int, step: int) -> pd.DataFrame:
     """Runs a random or pairs study, adding ``step`` to its ``size_field`` (``num_models``
-    or ``num_pairs``: its trial list is prefix-stable in both) until ``enough(rows)`` or
-    ``maximum``."""
+    or ``num_pairs``: its trial list is prefix-stable in both) until its rows reach ``goal``
+    (a `growth.Goal`) or ``maximum``; each growth is logged with the goal's progress."""
     s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
     while True:
       rows = self.study(s)
-      if enough(rows) or s[size_field] >= maximum:
+      if goal.reached(rows) or s[size_field] >= maximum:
         return rows
       s[size_field] = min(maximum, s[size_field] + step)
-      self.log(f"{s['name']} on {s['dataset']}: not enough yet; growing to {s[size_field]} "
-               f"({size_field})")
+      self.log(f"{s['name']} on {s['dataset']}: {goal.progress(rows)} so far; growing to "
+               f"{s[size_field]} ({size_field}, at most {maximum})")
 
   # ------------------------------------------------------------------ single networks
   def network(self, name: str, overrides: dict,

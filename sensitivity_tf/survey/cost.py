@@ -49,6 +49,7 @@ class Need:
   evaluated: bool                # whether each network is also evaluated
   settings_id: Optional[str]     # evaluation settings, when evaluated
   first: Optional[int] = None    # a growing study: networks before it grows (None: fixed)
+  until: str = "enough fit"      # a growing study's goal and progress: "20 fair pairs (8 so far)"
   keys: List[str] = dataclasses.field(default_factory=list)  # a study's trial keys
 
   @property
@@ -160,7 +161,7 @@ def summary(needs: List[Need], recorded: Recorded) -> str:
   """The dry-run text: one line per need, totals, and the estimate with its basis."""
   lines = []
   for n in needs:
-    grow = (f" (at most; it starts with {n.first} and grows until enough fit)"
+    grow = (f" (at most; it starts with {n.first} and grows until {n.until})"
             if n.first is not None and n.first < n.total else "")
     lines.append(f"  {n.label}: {n.total} network{'s' if n.total != 1 else ''}{grow}, "
                  f"{n.total - n.to_do} done, {n.to_do} to train"
