@@ -2,14 +2,21 @@
 and what a run logs and a dry run prints on the way (how far toward the goal, not only
 "not enough yet")."""
 
+import tempfile
+import types
+
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from sensitivity_tf.commands import config_files
 from sensitivity_tf.reproduce import growth
 from sensitivity_tf.reproduce import plan
 from sensitivity_tf.reproduce import workspace
 from sensitivity_tf.survey import cost
+from sensitivity_tf.survey import design as design_lib
+from sensitivity_tf.survey import results as results_lib
+from sensitivity_tf.survey import study as study_lib
 
 
 def _pairs(fit_a, fit_b):
@@ -111,6 +118,41 @@ class GrowthTest(tf.test.TestCase):
     self.assertEqual((need.total, need.first), (12, None))
     self.assertNotIn("grows until", cost.summary([need], cost.Recorded()))
 
+  def _planned_on_disk(self, fair_pairs):
+    """Plans the tiny preset's random-labels study (3 pairs, growing by 3 to at most 6 until
+    2 are fair) over a folder whose table holds a row for each of its 6 pairs' trials, as a
+    run leaves them, with both partners fitting in ``fair_pairs`` only (one partner in the
+    others); returns (rows the experiment gets, the largest need planned)."""
+    common = config_files.common()
+    cfg = types.SimpleNamespace(
+        growth=types.SimpleNamespace(**common.SIZES["tiny"]["pair_growth"]),
+        pairs={"random_labels": common.pairs_study("random_labels", "tiny")})
+    with tempfile.TemporaryDirectory() as d:
+      ws = plan.PlanningWorkspace(d, "tiny")
+      s = dict(growth.on_dataset(cfg.pairs["random_labels"], "mnist"), data_dir="",
+               num_pairs=cfg.growth.max_pairs)
+      trials = design_lib.build_trials(s, study_lib.evaluation_settings(s).settings_id)
+      pair_ids = list(dict.fromkeys(t.pair_id for t in trials))
+      self.assertLen(pair_ids, 6)
+      table = results_lib.table(ws.study_dir(s))
+      for t in trials:
+        fits = pair_ids.index(t.pair_id) in fair_pairs or t.role == "good"
+        table.write_row(t.key, dict(trial_key=t.key, study=s["name"], trial_index=t.index,
+                                    pair_id=t.pair_id, pair_factor=t.factor,
+                                    pair_role=t.role, status="ok", reached_target=fits))
+      rows = growth.grown_pairs(ws, cfg, "random_labels", "mnist")
+      return rows, max(ws.needs.values(), key=lambda n: n.total)
+
+  def test_a_dry_run_reads_the_rows_a_study_folder_holds(self):
+    # 1 fair pair among the first 3, so the study is planned at its cap, with the rows found
+    rows, need = self._planned_on_disk(fair_pairs={1})
+    self.assertEqual((need.total, need.to_do, need.first), (12, 0, 6))
+    self.assertEqual(need.until, "2 fair pairs (1 so far)")
+    self.assertLen(rows, 12)
+    # 2 fair among the first 3: the goal is reached where the study starts
+    rows, need = self._planned_on_disk(fair_pairs={0, 2, 4})
+    self.assertEqual((need.total, need.to_do, need.first), (6, 0, None))
+    self.assertEqual(growth.fair_pairs_count(rows), 2)
 
 if __name__ == "__main__":
   tf.test.main()

@@ -49,8 +49,8 @@ class Need:
   evaluated: bool                # whether each network is also evaluated
   settings_id: Optional[str]     # evaluation settings, when evaluated
   first: Optional[int] = None    # a growing study: networks before it grows (None: fixed)
-  until: str = "enough fit"      # a growing study's goal and progress: "20 fair pairs (8 so far)"
   keys: List[str] = dataclasses.field(default_factory=list)  # a study's trial keys
+  until: str = "enough fit"      # a growing study's goal and progress: "20 fair pairs (8 so far)"
 
   @property
   def total(self) -> int:
@@ -67,8 +67,8 @@ def study_need(study: Dict, results_dir, first: Optional[int] = None) -> Need:
   trials = design_lib.build_trials(study, settings.settings_id)
   table = results.table(results_dir)
   return Need(f"study {study['name']} on {study['dataset']}", [t.config for t in trials],
-              [table.has(t.key) for t in trials], True, settings.settings_id, first,
-              [t.key for t in trials])
+              [table.has(t.key) for t in trials], True, settings.settings_id, first=first,
+              keys=[t.key for t in trials])
 
 
 def network_need(label: str, cfg: Dict, path,
