@@ -54,20 +54,6 @@ class _Growing(workspace.Workspace):
     return _pairs(FIT_A[:n], FIT_B[:n])
 
 
-class _Planning(plan.PlanningWorkspace):
-  """A planning workspace whose studies are the table above (no trials built, nothing read)."""
-
-  def __init__(self):
-    super().__init__("/nonexistent", "tiny")
-
-  def _planned(self, s):
-    n = s["num_pairs"]
-    need = cost.Need(f"study {s['name']} on {s['dataset']}", [{}] * (2 * n), [True] * (2 * n),
-                     True, "x")
-    self.needs[s["name"]] = need
-    return need, _pairs(FIT_A[:n], FIT_B[:n])
-
-
 class GrowthTest(tf.test.TestCase):
 
   def test_fair_pairs_counted_as_by_hand(self):
@@ -97,32 +83,12 @@ class GrowthTest(tf.test.TestCase):
                   maximum=18, step=6)
     self.assertEqual(ws.sizes, [8, 14, 18])
 
-  def test_a_dry_run_says_how_far_toward_the_goal(self):
-    goal = growth.Goal(growth.fair_pairs_count, 50, "fair pairs")
-    ws = _Planning()
-    ws.grow_study(dict(name="pairs_x", dataset="mnist", num_pairs=6), "num_pairs", goal,
-                  maximum=20, step=4)
-    (need,) = ws.needs.values()  # the study at its cap, under one folder
-    self.assertEqual(need.total, 40)
-    text = cost.summary([need], cost.Recorded())
-    self.assertIn(f"40 networks (at most; it starts with 12 and grows until 50 fair pairs "
-                  f"({_fair_by_hand(20)} so far))", text)
-
-  def test_a_study_that_reached_its_goal_is_not_planned_further(self):
-    goal = growth.Goal(growth.fair_pairs_count, _fair_by_hand(6), "fair pairs")
-    ws = _Planning()
-    rows = ws.grow_study(dict(name="pairs_x", dataset="mnist", num_pairs=6), "num_pairs",
-                         goal, maximum=20, step=4)
-    self.assertLen(rows, 12)
-    (need,) = ws.needs.values()
-    self.assertEqual((need.total, need.first), (12, None))
-    self.assertNotIn("grows until", cost.summary([need], cost.Recorded()))
-
-  def _planned_on_disk(self, fair_pairs):
+  def _planned_on_disk(self, fair_pairs, written_pairs=6):
     """Plans the tiny preset's random-labels study (3 pairs, growing by 3 to at most 6 until
-    2 are fair) over a folder whose table holds a row for each of its 6 pairs' trials, as a
-    run leaves them, with both partners fitting in ``fair_pairs`` only (one partner in the
-    others); returns (rows the experiment gets, the largest need planned)."""
+    2 are fair) over a folder whose table holds a row for each trial of its first
+    ``written_pairs`` pairs, as a run leaves them, with both partners fitting in
+    ``fair_pairs`` only (one partner in the others); returns (rows the experiment gets, the
+    largest need planned)."""
     common = config_files.common()
     cfg = types.SimpleNamespace(
         growth=types.SimpleNamespace(**common.SIZES["tiny"]["pair_growth"]),
@@ -136,6 +102,8 @@ class GrowthTest(tf.test.TestCase):
       self.assertLen(pair_ids, 6)
       table = results_lib.table(ws.study_dir(s))
       for t in trials:
+        if pair_ids.index(t.pair_id) >= written_pairs:
+          continue
         fits = pair_ids.index(t.pair_id) in fair_pairs or t.role == "good"
         table.write_row(t.key, dict(trial_key=t.key, study=s["name"], trial_index=t.index,
                                     pair_id=t.pair_id, pair_factor=t.factor,
@@ -143,16 +111,28 @@ class GrowthTest(tf.test.TestCase):
       rows = growth.grown_pairs(ws, cfg, "random_labels", "mnist")
       return rows, max(ws.needs.values(), key=lambda n: n.total)
 
-  def test_a_dry_run_reads_the_rows_a_study_folder_holds(self):
-    # 1 fair pair among the first 3, so the study is planned at its cap, with the rows found
-    rows, need = self._planned_on_disk(fair_pairs={1})
-    self.assertEqual((need.total, need.to_do, need.first), (12, 0, 6))
-    self.assertEqual(need.until, "2 fair pairs (1 so far)")
-    self.assertLen(rows, 12)
-    # 2 fair among the first 3: the goal is reached where the study starts
+  def test_a_dry_run_grows_as_the_run_did_over_the_rows_on_disk(self):
+    # 2 fair among the first 3 pairs: the goal is reached where the study starts
     rows, need = self._planned_on_disk(fair_pairs={0, 2, 4})
     self.assertEqual((need.total, need.to_do, need.first), (6, 0, None))
     self.assertEqual(growth.fair_pairs_count(rows), 2)
+    # 1 fair among the first 3, 2 among all 6: the run grew to 6 and stopped there
+    rows, need = self._planned_on_disk(fair_pairs={1, 4})
+    self.assertEqual((need.total, need.to_do, need.first), (12, 0, None))
+    self.assertEqual(growth.fair_pairs_count(rows), 2)
+    # 1 fair among all 6: the run stopped at its cap short of its goal, nothing to train
+    rows, need = self._planned_on_disk(fair_pairs={1})
+    self.assertEqual((need.total, need.to_do), (12, 0))
+    self.assertLen(rows, 12)
+
+  def test_a_dry_run_plans_an_unfinished_growth_at_its_cap(self):
+    # only the first 3 pairs trained, 1 fair: the rest of the growth is not known yet
+    rows, need = self._planned_on_disk(fair_pairs={1}, written_pairs=3)
+    self.assertEqual((need.total, need.to_do, need.first), (12, 6, 6))
+    self.assertEqual(need.until, "2 fair pairs (1 so far)")
+    self.assertLen(rows, 6)
+    self.assertIn("12 networks (at most; it starts with 6 and grows until 2 fair pairs "
+                  "(1 so far)), 6 done, 6 to train", cost.summary([need], cost.Recorded()))
 
 if __name__ == "__main__":
   tf.test.main()

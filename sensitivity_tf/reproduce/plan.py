@@ -4,9 +4,10 @@ code against a workspace that trains nothing.
 `PlanningWorkspace` answers an experiment's requests from what is on disk, and writes
 nothing:
 
-* a study gives the rows already in its table; a growing study that does not find enough
-  there is planned at its cap, the most it may grow to (and says where it starts and how
-  far toward its goal the rows there are: "grows until 20 fair pairs (8 so far)");
+* a study gives the rows already in its table; a growing study grows as a run would while
+  its rows are complete, and where they are not it is planned at its cap, the most it may
+  grow to (saying where it starts and how far toward its goal the rows there are: "grows
+  until 20 fair pairs (8 so far)");
 * a single network is recorded, and ends that experiment's planning on that dataset
   (nothing downstream of an untrained network can be computed);
 * drawing a figure ends it too (the analysis before it is cheap, the drawing is not needed).
@@ -69,16 +70,23 @@ class PlanningWorkspace(Workspace):
     return self._planned(s)[1]
 
   def grow_study(self, study, size_field: str, goal, maximum: int, step: int):
-    """The rows there are; when they do not reach ``goal``, the study at its cap (the most
-    it may grow to), starting from its first size, with the goal's progress so far."""
+    """Grows as a run would, size by size, while the rows there are complete: the first size
+    whose rows reach ``goal`` (or the cap) is the study's need. A size with networks still to
+    train ends what can be known, so the study is then planned at its cap (the most it may
+    grow to), with where it starts and the goal's progress so far."""
     s = study.to_dict() if hasattr(study, "to_dict") else dict(study)
     s["data_dir"] = s.get("data_dir") or self.data_dir
     first, rows = self._planned(s)
-    if goal.reached(rows) or s[size_field] >= maximum:
-      return rows
-    most, rows = self._planned(dict(s, **{size_field: maximum}))
-    most.first = first.total
-    most.until = goal.until(rows)
+    need = first
+    while not goal.reached(rows):
+      if need.to_do:  # what the run finds after training these is not known: the cap
+        most, rows = self._planned(dict(s, **{size_field: maximum}))
+        most.first, most.until = first.total, goal.until(rows)
+        return rows
+      if s[size_field] >= maximum:
+        break
+      s[size_field] = min(maximum, s[size_field] + step)
+      need, rows = self._planned(s)
     return rows
 
   def network(self, name: str, overrides: dict,
