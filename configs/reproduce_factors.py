@@ -19,15 +19,21 @@ Runtime:   small, with the earlier cap of 30 pairs, measured on this project's 2
            (random labels 40 pairs, augmentation 50, full batch 30, nonlinearity 30), 169 min
            of network time in 89 min wall, one piece per factor; Fashion-MNIST 400 networks
            (random labels 50, augmentation 60 = its cap, full batch 50, nonlinearity 40), 214
-           min of network time in 112 min wall (a test run shared the machine for 25 min).
-           The re-analysis of both datasets, with the whole-test-set pair tests computed
-           once (a forward pass per fair partner, then cached): 2.7 min.
+           min of network time in 112 min wall (a test run shared the machine for 25 min);
+           CIFAR-10 480 networks (every study at its cap of 60 pairs), 203 min of network
+           time; full batch 25 min wall, nonlinearity 22, augmentation 37 (0.58 min of
+           network time per network against 0.35-0.39 for the others), random labels 17 min
+           after it was resumed with 28 of its 120 networks done (a stopped first run).
+           The re-analysis of MNIST and Fashion-MNIST, with the whole-test-set pair tests
+           computed once (a forward pass per fair partner, then cached): 2.7 min; of all
+           three datasets with those cached: 44 s.
 Result:    figures/factors_<dataset>.png|pdf and the claims C8-C11 and C13 in claims.md /
            claims.json under results/reproduce/<preset>/; the small preset's committed results
-           are in docs/figures/ (claims report: docs/figures/claims.md), MNIST's of 2026-12-04
-           and Fashion-MNIST's of 2026-12-04 under the noise-aware rules in
-           docs/figures-2026-12-04/ (C8 and C13 hold on both; C10 not enough data on both:
-           too few gap differences significant on the 1,000 evaluated points);
+           are in docs/figures/ (claims report: docs/figures/claims.md), those of 2026-12-04
+           under the noise-aware rules, on all three datasets, in docs/figures-2026-12-04/ (C8
+           holds on all three; C10 not enough data on all three: too few gap differences
+           significant on the 1,000 evaluated points; C13 holds on MNIST and Fashion-MNIST,
+           not on CIFAR-10, where ReLU lowers ‖J‖ but not the gap);
            commentary, with what differs from the paper: docs/results.md.
 Quick:     bin/reproduce --experiment=factors --preset=tiny   (under a minute; for tests)
 """
