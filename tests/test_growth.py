@@ -134,5 +134,6 @@ class GrowthTest(tf.test.TestCase):
     self.assertIn("12 networks (at most; it starts with 6 and grows until 2 fair pairs "
                   "(1 so far)), 6 done, 6 to train", cost.summary([need], cost.Recorded()))
 
+
 if __name__ == "__main__":
   tf.test.main()
